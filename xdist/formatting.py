@@ -1,0 +1,124 @@
+"""Plain-text tables for people to read (the CLI's ``--format table``).
+
+Formatting happens only here: result DataFrames keep full-precision numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+__all__ = ["format_correlation_table", "format_distance_table"]
+
+
+def _num(v, nd=3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v):
+        return "-"
+    return f"{v:.{nd}f}"
+
+
+def _p(v) -> str:
+    if pd.isna(v):
+        return "-"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def format_correlation_table(tab: pd.DataFrame) -> str:
+    """Render :func:`xdist.analyses.correlate` output as blocks per experiment.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from xdist.formatting import format_correlation_table
+    >>> row = dict(task="XNLI", model="m", setting="zero-shot", intermediate_task="",
+    ...            metric="accuracy", source_language="en", run="", distance="syntactic",
+    ...            method="spearman", estimate=0.5, ci_low=0.1, ci_high=0.8, p_value=0.04,
+    ...            p_adjusted=0.2, n=14, ci_method="bca", n_boot=1000, resample_unit="language",
+    ...            adjust="holm", covariates="", outcome="degradation",
+    ...            distance_codes="individual")
+    >>> print(format_correlation_table(pd.DataFrame([row])))  # doctest: +NORMALIZE_WHITESPACE
+    Correlation of degradation with URIEL distance (individual-language codes)
+    95% bca intervals from 1000 resamples of languages; p: permutation; p_adj: holm across all 1 rows
+    <BLANKLINE>
+    XNLI | m | zero-shot | accuracy | n=14
+      distance   method    estimate  95% CI          p      p_adj
+      syntactic  spearman  0.500     [0.100, 0.800]  0.040  0.200
+    """
+    if tab.empty:
+        return "no correlations to show"
+    first = tab.iloc[0]
+    level = 95
+    ctrl = f", partial on {first['covariates']}" if first.get("covariates") else ""
+    lines = [
+        f"Correlation of {first['outcome']} with URIEL distance "
+        f"({first['distance_codes']}-language codes{ctrl})".replace(
+            "lang2vec-language", "lang2vec's published"
+        ),
+        f"{level}% {first['ci_method']} intervals from {int(first['n_boot'])} resamples of "
+        f"{first['resample_unit']}s{'' if first['resample_unit'] == 'language' else ' (clusters)'}"
+        f"; p: permutation; p_adj: {first['adjust']} across all {len(tab)} rows",
+    ]
+    keys = ["task", "model", "setting", "intermediate_task", "metric", "source_language", "run"]
+    for key, block in tab.groupby(keys, sort=False, dropna=False):
+        task, model, setting, inter, metric, src, run = key
+        head = [task, model, setting]
+        if inter:
+            head.append(f"intermediate {inter}")
+        head.append(metric)
+        if src != "en":
+            head.append(f"from {src}")
+        if run:
+            head.append(f"run {run}")
+        n = block["n"].max()
+        head.append(f"n={int(n) if pd.notna(n) else 0}")
+        lines.append("")
+        lines.append(" | ".join(str(h) for h in head))
+        rows = [["distance", "method", "estimate", "95% CI", "p", "p_adj"]]
+        for r in block.itertuples():
+            ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]"
+            rows.append([r.distance, r.method, _num(r.estimate), ci, _p(r.p_value),
+                         _p(r.p_adjusted)])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def format_distance_table(tab: pd.DataFrame) -> str:
+    """Render :func:`xdist.distances.distances` output: one row per target.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from xdist.formatting import format_distance_table
+    >>> df = pd.DataFrame({"source": "en", "target": ["fr", "fr"],
+    ...                    "kind": ["syntactic", "genetic"], "distance": [0.4569, 0.8],
+    ...                    "codes": "individual"})
+    >>> print(format_distance_table(df))
+    URIEL distances from en (individual-language codes)
+    target  syntactic  genetic
+    fr      0.4569     0.8000
+    """
+    if tab.empty:
+        return "no distances to show"
+    wide = tab.pivot_table(index="target", columns="kind", values="distance", aggfunc="first",
+                           sort=False)
+    kinds = list(dict.fromkeys(tab["kind"]))
+    wide = wide.reindex(index=list(dict.fromkeys(tab["target"])), columns=kinds)
+    codes = tab["codes"].iloc[0]
+    src = tab["source"].iloc[0]
+    label = "individual-language codes" if codes == "individual" else "lang2vec's published codes"
+    rows = [["target"] + kinds]
+    for tgt, r in wide.iterrows():
+        rows.append([str(tgt)] + [_num(v, 4) for v in r.tolist()])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = [f"URIEL distances from {src} ({label})"]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    if "imputed" in tab and tab["imputed"].any():
+        imp = tab[tab["imputed"]]
+        out.append(
+            "note: no URIEL data, published default vector used for "
+            + ", ".join(f"{r.target} ({r.kind})" for r in imp.itertuples())
+        )
+    return "\n".join(out)

@@ -1,0 +1,557 @@
+"""Resampling plans and bootstrap confidence intervals.
+
+A bootstrap resample of ``n`` units is stored as a row of *counts*: how often
+each unit was drawn.  A :class:`ResamplePlan` draws ``n_boot`` such rows once
+(seeded) so that every statistic of the same units - several distance kinds,
+several correlation methods - is computed on the same resamples, as weighted
+statistics (``W @ x`` instead of gathering ``x[idx]``).  A cluster (family)
+bootstrap draws whole clusters with replacement; every unit of a cluster gets
+its cluster's count.
+
+The intervals follow R's ``boot`` package (Davison & Hinkley 1997) exactly:
+
+- :func:`percentile_interval` is ``boot:::perc.ci``: order statistics of the
+  finite replicates, interpolated on the normal quantile scale
+  (``boot:::norm.inter``).
+- :func:`bca_interval` is ``boot:::bca.ci`` with ``L = empinf(type="jack")``:
+  bias correction ``z0 = qnorm(mean(t < t0))`` and acceleration
+  ``a = sum(L^3) / (6 sum(L^2)^1.5)`` from the jackknife influence values
+  ``L_i = (g - 1) (t0 - t_(-i))`` over the ``g`` units (clusters).
+
+Where an interval is undefined (BCa with every replicate on one side of the
+estimate, a zero or undefined acceleration, fewer than 3 units, no finite
+replicate) the functions return NaN bounds and emit a
+:class:`BootstrapWarning` saying why; they never raise for such data and never
+fall back to another interval silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+from typing import Sequence
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "BootstrapWarning",
+    "ResamplePlan",
+    "CI_METHODS",
+    "make_rng",
+    "percentile_interval",
+    "bca_interval",
+    "bootstrap_interval",
+]
+
+#: Accepted values of ``ci``.
+CI_METHODS = ("bca", "percentile", "none")
+
+#: Replicates within this distance of the estimate count as equal to it when
+#: the BCa bias correction counts ``t < t0`` (so that a replicate that equals
+#: the estimate mathematically is not counted as smaller because of rounding).
+TIE_TOLERANCE = 1e-10
+
+
+class BootstrapWarning(UserWarning):
+    """A bootstrap interval is undefined or rests on fewer replicates than drawn."""
+
+
+def make_rng(seed, param: str = "seed") -> np.random.Generator:
+    """Return a numpy Generator for ``seed`` (an int, a SeedSequence or a Generator).
+
+    Examples
+    --------
+    >>> int(make_rng(0).integers(10)) == int(make_rng(0).integers(10))
+    True
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not (
+        isinstance(seed, (Integral, np.random.SeedSequence))
+    ):
+        raise ValueError(
+            f"{param}={seed!r} is not accepted: pass a non-negative int (or a "
+            "numpy SeedSequence / Generator) so that results are reproducible"
+        )
+    if isinstance(seed, Integral) and seed < 0:
+        raise ValueError(f"{param}={seed!r} is not accepted: pass a non-negative int")
+    return np.random.default_rng(seed)
+
+
+def _check_choice(param: str, value, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(
+            f"{param}={value!r} is not accepted: use one of "
+            + ", ".join(repr(a) for a in allowed)
+        )
+    return value
+
+
+def _check_count(param: str, value, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{param}={value!r} is not accepted: pass an int >= {minimum}")
+    return int(value)
+
+
+def _check_alpha(alpha) -> float:
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        a = np.nan
+    if not 0 < a < 1:
+        raise ValueError(
+            f"alpha={alpha!r} is not accepted: pass a number strictly between 0 and 1 "
+            "(0.05 gives 95% intervals)"
+        )
+    return a
+
+
+class ResamplePlan:
+    """Bootstrap resamples of units (or of whole clusters of units), drawn once.
+
+    Parameters
+    ----------
+    n_units : int or sequence
+        Number of units, or the unit labels (only their number is used).
+    n_boot : int, default 10000
+        Number of resamples.
+    seed : int, SeedSequence or Generator, default 0
+        Seed of the draw; the same seed gives the same plan.
+    clusters : sequence, optional
+        One cluster label per unit (e.g. the language family).  When given,
+        whole clusters are drawn with replacement and each unit gets the count
+        of its cluster (cluster bootstrap); the jackknife leaves out one
+        cluster at a time.
+
+    Attributes
+    ----------
+    counts : ndarray of int, shape (n_boot, n_clusters)
+        How often each cluster (each unit, without clusters) was drawn; every
+        row sums to ``n_clusters``.
+    cluster_index : ndarray of int, shape (n_units,)
+        The cluster of each unit (``arange(n_units)`` without clusters).
+    cluster_labels : ndarray
+        The cluster labels in the order of ``counts``' columns.
+
+    Examples
+    --------
+    >>> plan = ResamplePlan(5, n_boot=3, seed=1)
+    >>> plan.weights.shape, plan.counts.sum(axis=1).tolist()
+    ((3, 5), [5, 5, 5])
+    >>> fam = ResamplePlan(4, n_boot=2, seed=1, clusters=["a", "a", "b", "c"])
+    >>> bool((fam.weights[:, 0] == fam.weights[:, 1]).all())
+    True
+    """
+
+    def __init__(self, n_units, n_boot: int = 10_000, seed=0, clusters=None):
+        n = self._n_units(n_units)
+        n_boot = _check_count("n_boot", n_boot, 1)
+        index, labels = self._clusters(n, clusters)
+        g = len(labels)
+        rng = make_rng(seed)
+        draws = rng.integers(0, g, size=(n_boot, g))
+        draws += (np.arange(n_boot) * g)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=n_boot * g).reshape(n_boot, g)
+        self._init(counts, index, labels)
+
+    @classmethod
+    def from_counts(cls, counts, clusters=None) -> "ResamplePlan":
+        """Build a plan from given counts (one row per resample, one column per cluster).
+
+        Without ``clusters`` the columns are the units.  With ``clusters`` (one
+        label per unit) the columns are the clusters in sorted label order.
+
+        Examples
+        --------
+        >>> ResamplePlan.from_counts([[2, 0, 1], [1, 1, 1]]).n_boot
+        2
+        """
+        counts = np.asarray(counts)
+        if counts.ndim != 2 or counts.shape[0] < 1 or not np.issubdtype(counts.dtype, np.integer):
+            raise ValueError(
+                "counts must be a 2-d integer array (one row per resample, one column "
+                f"per unit or cluster); got shape {counts.shape} and dtype {counts.dtype}"
+            )
+        if (counts < 0).any():
+            raise ValueError("counts must be non-negative")
+        n = counts.shape[1] if clusters is None else len(clusters)
+        index, labels = cls._clusters(n, clusters)
+        if counts.shape[1] != len(labels):
+            raise ValueError(
+                f"counts has {counts.shape[1]} columns but there are {len(labels)} clusters"
+            )
+        self = cls.__new__(cls)
+        self._init(counts.astype(np.int64), index, labels)
+        return self
+
+    @staticmethod
+    def _n_units(n_units) -> int:
+        if isinstance(n_units, Integral) and not isinstance(n_units, (bool, np.bool_)):
+            n = int(n_units)
+        else:
+            try:
+                n = len(n_units)
+            except TypeError:
+                raise ValueError(
+                    f"n_units={n_units!r} is not accepted: pass the number of units or "
+                    "a sequence of unit labels"
+                ) from None
+        if n < 1:
+            raise ValueError(f"n_units={n_units!r} is not accepted: need at least one unit")
+        return n
+
+    @staticmethod
+    def _clusters(n: int, clusters):
+        if clusters is None:
+            return np.arange(n), np.arange(n)
+        labels = np.asarray(clusters)
+        if labels.ndim != 1 or len(labels) != n:
+            raise ValueError(
+                f"clusters must have one label per unit ({n}); got shape {labels.shape}"
+            )
+        if labels.dtype.kind == "f" and np.isnan(labels).any():
+            raise ValueError("clusters contains NaN: give every unit a cluster label")
+        if labels.dtype == object and any(
+            v is None or (isinstance(v, float) and np.isnan(v)) for v in labels
+        ):
+            raise ValueError("clusters contains missing labels: give every unit a cluster label")
+        uniq, index = np.unique(labels, return_inverse=True)
+        return index.ravel(), uniq
+
+    def _init(self, counts, index, labels):
+        self.counts = counts
+        self.cluster_index = index
+        self.cluster_labels = labels
+        self._weights = None
+
+    @property
+    def n_boot(self) -> int:
+        """Number of resamples."""
+        return self.counts.shape[0]
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.cluster_index)
+
+    @property
+    def n_clusters(self) -> int:
+        """Number of resampled clusters (the number of units without clusters)."""
+        return self.counts.shape[1]
+
+    @property
+    def clustered(self) -> bool:
+        """Whether whole clusters (rather than single units) are resampled."""
+        return self.n_clusters != self.n_units or not np.array_equal(
+            self.cluster_index, np.arange(self.n_units)
+        )
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Counts per unit, shape (n_boot, n_units), float64 (a view of :attr:`weights_t`)."""
+        return self.weights_t.T
+
+    @property
+    def weights_t(self) -> np.ndarray:
+        """Counts per unit, transposed: shape (n_units, n_boot), float64, contiguous (cached)."""
+        if self._weights is None:
+            w = np.ascontiguousarray(self.counts.T, dtype=np.float64)
+            if self.clustered:
+                w = np.ascontiguousarray(w[self.cluster_index])
+            self._weights = w
+        return self._weights
+
+    @property
+    def jackknife_weights(self) -> np.ndarray:
+        """Leave-one-cluster-out weights, shape (n_clusters, n_units)."""
+        return (self.cluster_index[None, :] != np.arange(self.n_clusters)[:, None]).astype(
+            np.float64
+        )
+
+    def indices(self) -> list[np.ndarray]:
+        """The resampled unit indices of every resample (units of a cluster repeated).
+
+        Examples
+        --------
+        >>> ResamplePlan.from_counts([[2, 0, 1]]).indices()[0].tolist()
+        [0, 0, 2]
+        """
+        w = self.weights.astype(np.int64)
+        return [np.repeat(np.arange(self.n_units), row) for row in w]
+
+    def __repr__(self) -> str:
+        kind = f"{self.n_clusters} clusters of " if self.clustered else ""
+        return f"ResamplePlan({kind}{self.n_units} units, n_boot={self.n_boot})"
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def _as_2d(replicates) -> tuple[np.ndarray, bool]:
+    t = np.asarray(replicates, dtype=np.float64)
+    if t.ndim == 1:
+        return t[:, None], True
+    if t.ndim != 2:
+        raise ValueError(f"replicates must be 1-d or 2-d; got shape {t.shape}")
+    return t, False
+
+
+def _norm_inter(t: np.ndarray, finite: np.ndarray, alpha: np.ndarray, labels):
+    """R's ``boot:::norm.inter`` for several columns at once.
+
+    ``t`` (B, k) holds the replicates, ``finite`` (B, k) marks those used and
+    ``alpha`` (k, q) the levels of every column.  Returns (k, q) quantiles.
+    Only the needed order statistics are selected (``np.partition``).
+    """
+    k, q = alpha.shape
+    out = np.full((k, q), np.nan)
+    extreme = []
+    for j in range(k):
+        f = t[finite[:, j], j] if not finite[:, j].all() else t[:, j]
+        R = f.size
+        if R == 0 or not np.isfinite(alpha[j]).all():
+            continue
+        rk = (R + 1) * alpha[j]
+        if not ((rk > 1) & (rk < R)).all():
+            extreme.append(j)
+        kk = np.trunc(rk).astype(np.int64)
+        ints = kk == rk
+        need = set()
+        for kv, iv in zip(kk, ints):
+            if iv or kv <= 0 or kv >= R:
+                need.add(min(max(kv, 1), R) - 1)
+            else:
+                need.update((kv - 1, kv))
+        fp = np.partition(f, sorted(need))
+        for i, (kv, iv) in enumerate(zip(kk, ints)):
+            if iv:
+                out[j, i] = fp[kv - 1]
+            elif kv <= 0:
+                out[j, i] = fp[0]
+            elif kv >= R:
+                out[j, i] = fp[R - 1]
+            else:
+                z1 = special.ndtri(alpha[j, i])
+                z2 = special.ndtri(kv / (R + 1))
+                z3 = special.ndtri((kv + 1) / (R + 1))
+                a, b = fp[kv - 1], fp[kv]
+                out[j, i] = a + (z1 - z2) / (z3 - z2) * (b - a)
+    if extreme:
+        warnings.warn(
+            f"extreme order statistics used as interval endpoints{_which(labels, extreme)}: "
+            "increase n_boot (the interval is as wide as the replicates allow, as in R's boot)",
+            BootstrapWarning,
+            stacklevel=3,
+        )
+    return out
+
+
+def _which(labels, idx) -> str:
+    if labels is None:
+        return ""
+    return " for " + ", ".join(str(labels[i]) for i in idx)
+
+
+def _finite(t: np.ndarray, labels) -> np.ndarray:
+    finite = np.isfinite(t)
+    dropped = t.shape[0] - finite.sum(axis=0)
+    if (dropped > 0).any():
+        parts = [
+            f"{dropped[i]} of {t.shape[0]}" + ("" if labels is None else f" ({labels[i]})")
+            for i in np.flatnonzero(dropped)
+        ]
+        warnings.warn(
+            "bootstrap replicates undefined (a resample with a constant variable) were "
+            "left out, as R's boot.ci does: " + ", ".join(parts),
+            BootstrapWarning,
+            stacklevel=3,
+        )
+    return finite
+
+
+def _levels(alpha: float) -> np.ndarray:
+    conf = 1.0 - alpha
+    # R: alpha <- (1 + c(-conf, conf))/2
+    return (1.0 + np.array([-conf, conf])) / 2.0
+
+
+def percentile_interval(replicates, alpha: float = 0.05, *, labels=None):
+    """Percentile interval of bootstrap replicates, as R's ``boot.ci(type="perc")``.
+
+    Parameters
+    ----------
+    replicates : array-like, shape (B,) or (B, k)
+        Bootstrap replicates (one column per statistic).  Non-finite values are
+        left out (with a :class:`BootstrapWarning`).
+    alpha : float, default 0.05
+        One minus the confidence level.
+    labels : sequence, optional
+        Names of the columns, used in warnings.
+
+    Returns
+    -------
+    low, high : float or ndarray of shape (k,)
+        Bounds; NaN where no replicate is finite.
+
+    Notes
+    -----
+    With ``R`` finite replicates, the bound at level ``p`` is the order
+    statistic ``(R + 1) p`` when that is an integer; otherwise the two
+    neighbouring order statistics are interpolated on the normal quantile
+    scale (``boot:::norm.inter``).
+
+    Examples
+    --------
+    >>> low, high = percentile_interval(np.arange(1, 1000) / 1000)
+    >>> round(low, 10), round(high, 10)
+    (0.025, 0.975)
+    """
+    alpha = _check_alpha(alpha)
+    t, single = _as_2d(replicates)
+    finite = _finite(t, labels)
+    n_finite = finite.sum(axis=0)
+    if (n_finite == 0).any():
+        warnings.warn(
+            "no finite bootstrap replicate" + _which(labels, np.flatnonzero(n_finite == 0))
+            + ": interval is NaN",
+            BootstrapWarning,
+            stacklevel=2,
+        )
+    lev = np.broadcast_to(_levels(alpha), (t.shape[1], 2))
+    q = _norm_inter(t, finite, lev, labels)
+    if single:
+        return float(q[0, 0]), float(q[0, 1])
+    return q[:, 0], q[:, 1]
+
+
+def bca_interval(replicates, estimate, jackknife, alpha: float = 0.05, *, labels=None):
+    """Bias-corrected and accelerated (BCa) interval, as R's ``boot.ci(type="bca")``.
+
+    Parameters
+    ----------
+    replicates : array-like, shape (B,) or (B, k)
+        Bootstrap replicates; non-finite ones are left out (with a warning).
+    estimate : float or array-like, shape (k,)
+        The estimate on the original data (``t0``).
+    jackknife : array-like, shape (g,) or (g, k)
+        Leave-one-unit-out (or leave-one-cluster-out) estimates ``t_(-i)``.
+    alpha : float, default 0.05
+        One minus the confidence level.
+    labels : sequence, optional
+        Names of the columns, used in warnings.
+
+    Returns
+    -------
+    low, high : float or ndarray of shape (k,)
+        Bounds; NaN (with a :class:`BootstrapWarning`) where BCa is undefined.
+
+    Notes
+    -----
+    ``z0 = Phi^-1(#{t* < t0} / R)`` over the ``R`` finite replicates, where
+    replicates within ``1e-10`` of ``t0`` count as equal to it; the
+    acceleration is ``a = sum(L^3) / (6 (sum L^2)^1.5)`` with jackknife
+    influence values ``L_i = (g - 1)(t0 - t_(-i))`` (R's ``empinf(type="jack")``;
+    Efron's version centres on the mean of the ``t_(-i)`` instead of ``t0``).
+    The bounds are the percentile bounds at levels
+    ``Phi(z0 + (z0 + z) / (1 - a (z0 + z)))`` for ``z = Phi^-1(alpha/2)`` and
+    ``Phi^-1(1 - alpha/2)``.  Undefined - NaN bounds and a warning - when
+    ``z0`` is infinite (no replicate below, or none above, the estimate),
+    when a jackknife estimate is undefined, when ``sum L^2 = 0``, or with
+    fewer than 3 units.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.normal(0.5, 0.1, size=999)
+    >>> jack = 0.5 + rng.normal(0, 0.01, size=20)
+    >>> low, high = bca_interval(t, 0.5, jack)
+    >>> bool(0.25 < low < 0.35 and 0.65 < high < 0.75)
+    True
+    """
+    alpha = _check_alpha(alpha)
+    t, single = _as_2d(replicates)
+    k = t.shape[1]
+    t0 = np.broadcast_to(np.asarray(estimate, dtype=np.float64), (k,))
+    jack = np.asarray(jackknife, dtype=np.float64)
+    if jack.ndim == 1:
+        jack = jack[:, None]
+    if jack.shape[1] != k:
+        raise ValueError(f"jackknife has {jack.shape[1]} columns, replicates {k}")
+    low = np.full(k, np.nan)
+    high = np.full(k, np.nan)
+    reasons: dict[str, list[int]] = {}
+
+    g = jack.shape[0]
+    if g < 3:
+        reasons.setdefault(f"fewer than 3 units ({g})", []).extend(range(k))
+        ok = np.zeros(k, dtype=bool)
+    else:
+        ok = np.isfinite(t0)
+        for i in np.flatnonzero(~ok):
+            reasons.setdefault("estimate undefined", []).append(i)
+
+    finite = np.isfinite(t)
+    n_fin = finite.sum(axis=0)
+    less = ((t < t0) & (np.abs(t - t0) >= TIE_TOLERANCE) & finite).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z0 = special.ndtri(less / n_fin)
+        L = (g - 1) * (t0[None, :] - jack)
+        s2 = (L**2).sum(axis=0)
+        a = (L**3).sum(axis=0) / (6 * s2**1.5)
+    for i in np.flatnonzero(ok):
+        if n_fin[i] == 0:
+            reasons.setdefault("no finite replicate", []).append(i)
+        elif not np.isfinite(z0[i]):
+            side = "below" if less[i] == 0 else "above"
+            reasons.setdefault(
+                f"no replicate {side} the estimate (bias correction infinite)", []
+            ).append(i)
+        elif not np.isfinite(jack[:, i]).all():
+            reasons.setdefault(
+                "a leave-one-out estimate is undefined (acceleration undefined)", []
+            ).append(i)
+        elif not np.isfinite(a[i]):
+            reasons.setdefault(
+                "all leave-one-out estimates equal the estimate (acceleration undefined)", []
+            ).append(i)
+    bad = sorted(i for idx in reasons.values() for i in idx)
+    good = np.setdiff1d(np.arange(k), bad)
+    if good.size:
+        z = special.ndtri(_levels(alpha))[None, :]
+        zz = z0[good, None] + z
+        adj = special.ndtr(z0[good, None] + zz / (1 - a[good, None] * zz))
+        glabels = None if labels is None else [labels[i] for i in good]
+        q = _norm_inter(t[:, good], _finite(t[:, good], glabels), adj, glabels)
+        low[good], high[good] = q[:, 0], q[:, 1]
+    for reason, idx in reasons.items():
+        warnings.warn(
+            f"BCa interval undefined{_which(labels, idx)}: {reason}; the interval is NaN "
+            "(use ci='percentile' or more units)",
+            BootstrapWarning,
+            stacklevel=2,
+        )
+    if single:
+        return float(low[0]), float(high[0])
+    return low, high
+
+
+def bootstrap_interval(replicates, estimate, jackknife=None, *, ci: str = "bca", alpha: float = 0.05, labels=None):
+    """Percentile or BCa interval (dispatch on ``ci``), NaN bounds for ``ci="none"``.
+
+    Examples
+    --------
+    >>> low, high = bootstrap_interval(np.arange(1, 1000) / 1000, 0.5, ci="percentile")
+    >>> round(low, 10), round(high, 10)
+    (0.025, 0.975)
+    """
+    _check_choice("ci", ci, CI_METHODS)
+    if ci == "percentile":
+        return percentile_interval(replicates, alpha, labels=labels)
+    if ci == "bca":
+        if jackknife is None:
+            raise ValueError("ci='bca' needs the jackknife estimates (jackknife=...)")
+        return bca_interval(replicates, estimate, jackknife, alpha, labels=labels)
+    t, single = _as_2d(replicates)
+    nan = np.full(t.shape[1], np.nan)
+    return (np.nan, np.nan) if single else (nan, nan.copy())
