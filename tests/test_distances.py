@@ -439,3 +439,25 @@ def test_shim_resource_filename():
     assert _resource_filename("lang2vec", "data/features.npz") == str(data_file("features.npz"))
     with pytest.raises(ValueError, match="not a lang2vec data file"):
         data_file("nope.npz")
+
+
+def test_disk_cache_gives_identical_distances(tmp_path):
+    """Derived URIEL arrays are cached on disk; cold, warm and uncached runs agree."""
+    import subprocess
+    import sys
+
+    code = (
+        "from xdist.distances import distances\n"
+        "d = distances(['de', 'ar', 'zh', 'yue', 'lv', 'akk'], kinds="
+        "['syntactic', 'inventory', 'geographic', 'genetic'])\n"
+        "print(d.to_csv(index=False))"
+    )
+    outs = []
+    for cache in (str(tmp_path), str(tmp_path), "off"):
+        env = {**__import__("os").environ, "XDIST_CACHE_DIR": cache}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, check=True)
+        outs.append(proc.stdout)
+    assert outs[0] == outs[1] == outs[2]
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.npz")) == [
+        "family", "geographic", "typological"]

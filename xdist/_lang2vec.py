@@ -237,3 +237,83 @@ def import_lang2vec() -> types.ModuleType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         return importlib.import_module("lang2vec.lang2vec")
+
+
+# --------------------------------------------------------------------------
+# on-disk cache of arrays derived from the data files
+# --------------------------------------------------------------------------
+
+def cache_dir() -> Path | None:
+    """Folder of xdist's cache of derived URIEL arrays, or None when disabled.
+
+    ``XDIST_CACHE_DIR`` (``off`` disables it), else ``$XDG_CACHE_HOME/xdist``,
+    else ``~/.cache/xdist``.
+    """
+    env = os.environ.get("XDIST_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "none") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "xdist"
+
+
+def cached_arrays(name: str, sources, key: str, build) -> dict[str, np.ndarray]:
+    """Arrays derived from lang2vec data files, computed once and cached on disk.
+
+    Reading ``features.npz`` and ``family_features.npz`` means decompressing
+    about 210 MB for a few small derived arrays, which would cost every
+    command-line run about a second.  The cache file is named by a hash of
+    ``key`` (the derivation's constants), lang2vec's version and each source
+    file's size and modification time, so any change rebuilds it.  An
+    unreadable or unwritable cache is ignored (the arrays are just built).
+    """
+    import hashlib
+
+    parts = [name, key, LANG2VEC_VERSION]
+    for src in sources:
+        st = data_file(src).stat()
+        parts.append(f"{src}:{st.st_size}:{st.st_mtime_ns}")
+    stamp = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    folder = cache_dir()
+    path = None if folder is None else folder / f"{name}-{stamp}.npz"
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return _unpack({k: z[k] for k in z.files})
+        except (OSError, ValueError, EOFError):
+            pass  # a damaged cache file: rebuild it
+    arrays = build()
+    if path is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **_pack(arrays))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return arrays
+
+
+def _pack(arrays: dict) -> dict:
+    """Boolean arrays as bits (the family matrix is 30 MB as bytes, 4 MB as bits)."""
+    out = {}
+    for k, v in arrays.items():
+        if v.dtype == bool:
+            out[f"{k}__bits"] = np.packbits(v, axis=None)
+            out[f"{k}__shape"] = np.asarray(v.shape, dtype=np.int64)
+        else:
+            out[k] = v
+    return out
+
+
+def _unpack(arrays: dict) -> dict:
+    out = {}
+    for k, v in arrays.items():
+        if k.endswith("__bits"):
+            name = k[: -len("__bits")]
+            shape = tuple(arrays[f"{name}__shape"])
+            out[name] = np.unpackbits(v, count=int(np.prod(shape))).astype(bool).reshape(shape)
+        elif not k.endswith("__shape"):
+            out[k] = v
+    return out
+

@@ -107,6 +107,142 @@ def _cmd_distances(args) -> int:
     return 0
 
 
+# -- regress ----------------------------------------------------------------------
+def _read_table(path: str):
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise ValueError(f"--data {path!r}: file not found")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        return pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",")
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"--data {path!r}: cannot read it as a table: {first}") from None
+
+
+def _cmd_regress(args) -> int:
+    import json
+
+    from xdist.analyses.regression import regress, regression_frame
+    from xdist.caveats import collect_caveats
+    from xdist.formatting import format_model_report
+    from xdist.results import read_results, shipped_results_paths
+
+    if args.results and args.data:
+        raise ValueError("give either --results or --data, not both")
+    with collect_caveats() as notes:
+        if args.data:
+            data = _read_table(args.data)
+        else:
+            res = read_results(args.results or shipped_results_paths(), scale=args.scale)
+            data = regression_frame(
+                res, tasks=args.task, models=args.model, metrics=args.metric,
+                source_languages=None if args.source_language == ["all"] else args.source_language,
+                codes=args.codes, impute_distances=args.impute_distances)
+        report = regress(data, args.formula, cluster=args.cluster, bootstrap=args.bootstrap,
+                         reml=args.reml, seed=args.seed)
+    if args.format == "json":
+        text = json.dumps(report.to_dict(), indent=1, ensure_ascii=False)
+    else:
+        text = format_model_report(report)
+    _write_output(text, args.output)
+    _print_notes(notes)
+    return 0
+
+
+# -- research questions: intermediate, scale, loo, models ---------------------------
+def _load_results(args):
+    from xdist.results import read_results, shipped_results_paths
+
+    return read_results(args.results or shipped_results_paths(), scale=args.scale)
+
+
+def _filters(args) -> dict:
+    return dict(
+        tasks=args.task,
+        models=args.model,
+        metrics=args.metric,
+        source_languages=None if args.source_language == ["all"] else args.source_language,
+    )
+
+
+def _run_table(args, compute) -> int:
+    from xdist.caveats import collect_caveats
+    from xdist.formatting import format_frame
+
+    with collect_caveats() as notes:
+        tab = compute()
+    _write_output(_render(tab, args.format, format_frame), args.output)
+    _print_notes(notes)
+    return 0
+
+
+def _cmd_intermediate(args) -> int:
+    from xdist.analyses import intermediate_gains, intermediate_slope
+
+    def compute():
+        res = _load_results(args)
+        if args.what == "gains":
+            return intermediate_gains(
+                res, baseline=args.baseline, intermediate_tasks=args.intermediate_task,
+                cluster=args.cluster, ci=args.ci, n_boot=args.n_boot, seed=args.seed,
+                **_filters(args))
+        return intermediate_slope(
+            res, distance=args.distance, outcome=args.outcome, baseline=args.baseline,
+            intermediate_tasks=args.intermediate_task, reml=args.reml, codes=args.codes,
+            impute_distances=args.impute_distances, **_filters(args))
+
+    return _run_table(args, compute)
+
+
+def _cmd_scale(args) -> int:
+    from xdist.analyses import scale_analysis, setting_gap
+
+    settings = tuple(args.setting) if args.setting else ("zero-shot", "translate-train-all")
+
+    def compute():
+        res = _load_results(args)
+        if args.what == "gap":
+            return setting_gap(res, settings=settings, model_families=args.model_family,
+                               codes=args.codes, impute_distances=args.impute_distances,
+                               **_filters(args))
+        return scale_analysis(res, outcome=args.outcome, settings=settings,
+                              distance=args.distance, model_families=args.model_family,
+                              min_models=args.min_models, reml=args.reml, codes=args.codes,
+                              impute_distances=args.impute_distances, **_filters(args))
+
+    return _run_table(args, compute)
+
+
+def _cmd_loo(args) -> int:
+    from xdist.analyses import leave_one_out
+
+    def compute():
+        return leave_one_out(_load_results(args), formula=args.formula, unit=args.unit,
+                             codes=args.codes, impute_distances=args.impute_distances,
+                             **_filters(args))
+
+    return _run_table(args, compute)
+
+
+def _cmd_models(args) -> int:
+    from xdist.pretrained import load_models
+
+    def compute():
+        tab = load_models()
+        if args.family:
+            from xdist.analyses.frame import check_choice
+
+            check_choice("family", args.family, sorted(tab["family"].unique()), what="family")
+            tab = tab[tab["family"].isin(args.family)]
+        return tab
+
+    return _run_table(args, compute)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from xdist import __version__
 
@@ -154,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--codes", choices=("individual", "lang2vec"), default="individual",
                    help="language codes for distances: individual languages (default) or "
                         "lang2vec's published (macrolanguage) codes")
-    c.add_argument("--impute-distances", action="store_true",
+    c.add_argument("--impute-distances", action="store_true", default=None,
                    help="for languages without URIEL data, use lang2vec's published default "
                         "vector (default: leave them out of that distance kind)")
     c.add_argument("--source-language", action="append", default=None,
@@ -181,6 +317,124 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("table", "csv", "json"), default="table")
     d.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
     d.set_defaults(func=_cmd_distances)
+
+    r = sub.add_parser(
+        "regress",
+        help="regression or mixed model of degradation on distance (lme4-style formulas)",
+        description=(
+            "Fit a formula to degradation data: least squares with language-clustered "
+            "standard errors and t(G-1) inference, or, when the formula has random terms "
+            "'(1 + x | g)', a linear mixed model (lme4 syntax). --results joins degradation, "
+            "the six distance kinds, log_size, task, language and family; --data takes any "
+            "tidy table whose columns the formula names."
+        ),
+    )
+    r.add_argument("--formula", required=True,
+                   help="e.g. 'degradation ~ syntactic + log_size + (1 | task) + (1 | language)'")
+    r.add_argument("--results", action="append", metavar="FILE",
+                   help="results table(s) (default: the shipped data)")
+    r.add_argument("--data", metavar="FILE", help="any tidy CSV/Parquet table instead of results")
+    r.add_argument("--task", action="append", help="target task(s) to keep (with --results)")
+    r.add_argument("--model", action="append", help="model(s) to keep (with --results)")
+    r.add_argument("--metric", action="append", help="metric(s) to keep (with --results)")
+    r.add_argument("--source-language", action="append", default=None,
+                   help="fine-tuning language(s) to keep (default en; 'all' keeps every one)")
+    r.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="N resamples: wild cluster bootstrap-t (OLS) or cluster bootstrap (mixed)")
+    r.add_argument("--cluster", default="language",
+                   help="clustering/resampling unit: language or family (any column with --data)")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--reml", dest="reml", action="store_true", default=True,
+                   help="REML estimation of mixed models (default)")
+    g.add_argument("--ml", dest="reml", action="store_false", help="maximum likelihood")
+    r.add_argument("--scale", choices=("percent", "fraction"), default="percent")
+    r.add_argument("--codes", choices=("individual", "lang2vec"), default="individual")
+    r.add_argument("--impute-distances", action="store_true", default=None,
+                   help="use lang2vec's default vector for languages without URIEL data")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--format", choices=("table", "json"), default="table")
+    r.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    r.set_defaults(func=_cmd_regress)
+
+    def results_args(q, *, distances=True):
+        q.add_argument("--results", action="append", metavar="FILE",
+                       help="results table(s), CSV or Parquet (default: the shipped data)")
+        q.add_argument("--task", action="append", help="target task(s) to keep (repeatable)")
+        q.add_argument("--model", action="append", help="model(s) to keep (repeatable)")
+        q.add_argument("--metric", action="append", help="metric(s) to keep (repeatable)")
+        q.add_argument("--source-language", action="append", default=None,
+                       help="fine-tuning language(s) to keep (default en; 'all' keeps every one)")
+        q.add_argument("--scale", choices=("percent", "fraction"), default="percent",
+                       help="scale of the score column (default percent)")
+        if distances:
+            q.add_argument("--codes", choices=("individual", "lang2vec"), default="individual")
+            q.add_argument("--impute-distances", action="store_true", default=None,
+                           help="use lang2vec's default vector for languages without URIEL data")
+        q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        q.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+
+    kinds = DISTANCE_KINDS
+    it = sub.add_parser("intermediate", help="intermediate-task effects: gains and distance slope",
+                        description="Effects of English intermediate-task training.")
+    itsub = it.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    q = itsub.add_parser("gains", help="gain of each intermediate task over none, per language",
+                         description="Score with each intermediate task minus score without, "
+                                     "per target task and language, with a bootstrap interval "
+                                     "of the mean gain over languages (or families).")
+    results_args(q, distances=False)
+    q.add_argument("--baseline", default="", help="intermediate_task of the baseline (default: none)")
+    q.add_argument("--intermediate-task", action="append", help="intermediate task(s) to compare")
+    q.add_argument("--cluster", choices=("language", "family"), default="language")
+    q.add_argument("--ci", choices=("bca", "percentile"), default="bca")
+    q.add_argument("--n-boot", type=int, default=10_000)
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=_cmd_intermediate)
+    q = itsub.add_parser("slope", help="does intermediate training change the distance slope",
+                         description="Mixed model degradation ~ distance * intermediate + "
+                                     "log_size + (1 | language) per experiment.")
+    results_args(q)
+    q.add_argument("--distance", choices=kinds, default="syntactic")
+    q.add_argument("--outcome", choices=("degradation", "degradation_relative"),
+                   default="degradation")
+    q.add_argument("--baseline", default="")
+    q.add_argument("--intermediate-task", action="append")
+    q.add_argument("--ml", dest="reml", action="store_false", default=True,
+                   help="maximum likelihood instead of REML")
+    q.set_defaults(func=_cmd_intermediate)
+
+    sc = sub.add_parser("scale", help="settings gap and degradation across model sizes",
+                        description="Scale: the gap between settings (zero-shot versus "
+                                    "translate-train-all) and degradation across model sizes "
+                                    "(log10 parameters, data/models/models.csv).")
+    scsub = sc.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    for name, helptext in (("gap", "the gap between two settings per model and language"),
+                           ("fit", "outcome ~ log_params * distance + (1 | language)")):
+        q = scsub.add_parser(name, help=helptext, description=helptext)
+        results_args(q)
+        q.add_argument("--setting", action="append",
+                       help="the two settings to compare (default zero-shot, translate-train-all)")
+        q.add_argument("--model-family", action="append", help="model families (e.g. XLM-R)")
+        if name == "fit":
+            q.add_argument("--outcome", choices=("gap", "degradation", "degradation_relative"),
+                           default="gap")
+            q.add_argument("--distance", choices=kinds, default="syntactic")
+            q.add_argument("--min-models", type=int, default=3)
+            q.add_argument("--ml", dest="reml", action="store_false", default=True)
+        q.set_defaults(func=_cmd_scale)
+
+    q = sub.add_parser("loo", help="which languages drive a slope: leave one language/family out",
+                       description="Refit a formula leaving out each language (or family) in turn: "
+                                   "the slope without it and the held-out prediction error.")
+    results_args(q)
+    q.add_argument("--formula", default="degradation ~ syntactic")
+    q.add_argument("--unit", choices=("language", "family"), default="language")
+    q.set_defaults(func=_cmd_loo)
+
+    q = sub.add_parser("models", help="the pretrained-models table (parameters, provenance)")
+    q.add_argument("--family", action="append", help="model families to keep")
+    q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--output", metavar="FILE")
+    q.set_defaults(func=_cmd_models)
     return p
 
 
@@ -191,7 +445,7 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    if getattr(args, "source_language", None) is None and args.command == "correlate":
+    if hasattr(args, "source_language") and args.source_language is None:
         args.source_language = ["en"]
     try:
         return args.func(args)

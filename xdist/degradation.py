@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xdist.results import EXCLUDED_FLAGS, GROUP_COLUMNS, ResultsError
+from xdist.results import EXCLUDED_FLAGS, GROUP_COLUMNS, ResultsError, _group_ids
 
 __all__ = ["DEGRADATION_COLUMNS", "degradation"]
 
@@ -60,7 +60,7 @@ def degradation(results: pd.DataFrame, *, exclude_flags=EXCLUDED_FLAGS) -> pd.Da
     df = results
     if exclude_flags:
         df = df[~df["flag"].isin(list(exclude_flags))]
-    keys = df[GROUP_COLUMNS].astype("string").fillna("<NA>").agg("\x1f".join, axis=1)
+    keys = pd.Series(_group_ids(df, GROUP_COLUMNS), index=df.index)
     is_src = (df["language"] == df["source_language"]).to_numpy()
     src = pd.Series(df["score"].to_numpy()[is_src], index=keys.to_numpy()[is_src])
     if src.index.has_duplicates:  # pragma: no cover - prevented by key validation

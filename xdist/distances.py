@@ -47,7 +47,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from xdist._lang2vec import LANG2VEC_VERSION, load_npz
+from xdist._lang2vec import LANG2VEC_VERSION, cached_arrays, load_npz
 from xdist.languages import iso639_3, resolve_codes
 
 __all__ = [
@@ -140,12 +140,16 @@ def _as_list(values, param: str) -> list:
 @lru_cache(maxsize=1)
 def _typological_data():
     """Binary union matrix over all URIEL languages: (index, feats, B)."""
-    z = load_npz("features.npz")
-    feats = np.asarray(z["feats"]).astype(str)
-    binary = (z["data"] == 1).any(axis=2)  # languages x features
-    binary[:, np.isin(feats, ALWAYS_ZERO_FEATURES)] = False
-    index = {code: i for i, code in enumerate(np.asarray(z["langs"]).astype(str))}
-    return index, feats, binary
+    def build():
+        z = load_npz("features.npz")
+        feats = np.asarray(z["feats"]).astype(str)
+        binary = (z["data"] == 1).any(axis=2)  # languages x features
+        binary[:, np.isin(feats, ALWAYS_ZERO_FEATURES)] = False
+        return {"langs": np.asarray(z["langs"]).astype(str), "feats": feats, "binary": binary}
+
+    a = cached_arrays("typological", ["features.npz"], f"v1:{ALWAYS_ZERO_FEATURES}", build)
+    index = {code: i for i, code in enumerate(a["langs"])}
+    return index, a["feats"], a["binary"]
 
 
 @lru_cache(maxsize=None)
@@ -161,10 +165,13 @@ def _typological(kind: str):
 @lru_cache(maxsize=1)
 def _family_data():
     """Family membership (bool, languages x F_ features) and its index."""
-    z = load_npz("family_features.npz")
-    member = z["data"][:, :, 0] == 1
-    index = {code: i for i, code in enumerate(np.asarray(z["langs"]).astype(str))}
-    return index, member
+    def build():
+        z = load_npz("family_features.npz")
+        return {"langs": np.asarray(z["langs"]).astype(str), "member": z["data"][:, :, 0] == 1}
+
+    a = cached_arrays("family", ["family_features.npz"], "v1", build)
+    index = {code: i for i, code in enumerate(a["langs"])}
+    return index, a["member"]
 
 
 def _unit(lat_deg, lon_deg) -> np.ndarray:
@@ -187,11 +194,17 @@ def _geo_data():
 
     Returns (index, unit vectors [NaN rows without data], has_data, rmse).
     """
+    a = cached_arrays("geographic", ["geocoord_features.npz"],
+                      f"v1:{_GEO_ITERATIONS}:{_GEO_SUBSAMPLE}", _solve_geo)
+    index = {code: i for i, code in enumerate(a["langs"])}
+    return index, a["vectors"], a["has"], a["rmse"]
+
+
+def _solve_geo() -> dict:
     z = load_npz("geocoord_features.npz")
     values = z["data"][:, :, 0].astype(np.float64)
     names = np.asarray(z["feats"]).astype(str)
     grid = np.array([[float(v) for v in n[3:].split("_")] for n in names])
-    index = {code: i for i, code in enumerate(np.asarray(z["langs"]).astype(str))}
     # rows that are constant (codes such as 'und', 'mul', 'zxx') carry no location
     has = (values.max(axis=1) > values.min(axis=1)) & (values.min(axis=1) >= 0)
     c = np.cos(np.pi * values[has])  # languages x points
@@ -217,7 +230,8 @@ def _geo_data():
     rmse[has] = np.sqrt(np.mean((fitted - values[has]) ** 2, axis=1))
     vectors = np.full((len(values), 3), np.nan)
     vectors[has] = x
-    return index, vectors, has, rmse
+    return {"langs": np.asarray(z["langs"]).astype(str), "vectors": vectors, "has": has,
+            "rmse": rmse}
 
 
 def _recovered_coordinates() -> pd.DataFrame:

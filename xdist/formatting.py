@@ -9,13 +9,22 @@ import math
 
 import pandas as pd
 
-__all__ = ["format_correlation_table", "format_distance_table"]
+__all__ = [
+    "format_correlation_table",
+    "format_distance_table",
+    "format_frame",
+    "format_model_report",
+]
 
 
 def _num(v, nd=3) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v):
         return "-"
     return f"{v:.{nd}f}"
+
+
+def _int(v) -> str:
+    return "-" if v is None or pd.isna(v) else str(int(v))
 
 
 def _p(v) -> str:
@@ -122,3 +131,82 @@ def format_distance_table(tab: pd.DataFrame) -> str:
             + ", ".join(f"{r.target} ({r.kind})" for r in imp.itertuples())
         )
     return "\n".join(out)
+
+
+def _grid(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def format_model_report(report) -> str:
+    """Render a :class:`xdist.analyses.regression.ModelReport` for the terminal."""
+    fit = report.fit
+    lines = []
+    if fit.get("model") == "mixed":
+        lines.append(f"Linear mixed model ({fit.get('method', '')}): {fit.get('formula', '')}")
+        lines.append(
+            f"n={fit.get('n_obs')}  logLik={_num(fit.get('loglik'), 2)}  "
+            f"AIC={_num(fit.get('aic'), 2)}  BIC={_num(fit.get('bic'), 2)}  "
+            f"converged={fit.get('converged')}  singular={fit.get('singular')}"
+        )
+    else:
+        lines.append(f"Least squares: {fit.get('formula', '')}")
+        lines.append(
+            f"n={_int(fit.get('n'))}  clusters={_int(fit.get('n_clusters'))} ({fit.get('cluster')})  "
+            f"R2={_num(fit.get('r2'))}  SE={fit.get('se_type')}  inference={fit.get('inference')}"
+        )
+    lines.append("")
+    lines.append("Fixed effects")
+    rows = [["term", "estimate", "se", "95% CI", "p"]]
+    boot = "boot_ci_low" in report.fixed
+    if boot:
+        rows[0].append("bootstrap 95% CI")
+    for r in report.fixed.to_dict(orient="records"):
+        row = [str(r["term"]), _num(r["estimate"]), _num(r["se"]),
+               f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]", _p(r.get("p_value"))]
+        if boot:
+            row.append(f"[{_num(r['boot_ci_low'])}, {_num(r['boot_ci_high'])}]")
+        rows.append(row)
+    lines += _grid(rows)
+    if len(report.random):
+        lines.append("")
+        lines.append("Random effects")
+        rows = [["group", "term", "variance", "sd", "correlation"]]
+        for r in report.random.to_dict(orient="records"):
+            term = "" if pd.isna(r.get("term")) else str(r.get("term", ""))
+            if isinstance(r.get("term2"), str) and r.get("term2"):
+                term = f"{term} x {r['term2']}"
+            rows.append([str(r.get("group", "")), term, _num(r.get("variance")),
+                         _num(r.get("sd")), _num(r.get("correlation"))])
+        lines += _grid(rows)
+    for w in report.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def format_frame(df: pd.DataFrame, *, digits: int = 3) -> str:
+    """Any result table as aligned text, floats to ``digits`` decimals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from xdist.formatting import format_frame
+    >>> print(format_frame(pd.DataFrame({"term": ["x"], "estimate": [1.23456]})))
+    term  estimate
+    x     1.235
+    """
+    if df.empty:
+        return "no rows"
+    rows = [[str(c) for c in df.columns]]
+    for rec in df.itertuples(index=False):
+        cells = []
+        for v in rec:
+            if isinstance(v, float):
+                cells.append(_num(v, digits))
+            elif v is None or v is pd.NA:
+                cells.append("-")
+            else:
+                cells.append(str(v))
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

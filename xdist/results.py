@@ -390,8 +390,11 @@ def validate_results(
 
 
 def _group_ids(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    keys = df[cols].astype("string").fillna("<NA>")
-    return keys.agg("\x1f".join, axis=1).to_numpy() if len(df) else np.array([])
+    """One string key per row for the given columns (vectorized)."""
+    if not len(df):
+        return np.array([], dtype=object)
+    parts = [df[c].astype("string").fillna("<NA>") for c in cols]
+    return parts[0].str.cat(parts[1:], sep="\x1f").to_numpy(dtype=object)
 
 
 def _check_not_fractions(df: pd.DataFrame, origin: str) -> None:

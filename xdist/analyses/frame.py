@@ -86,7 +86,7 @@ def analysis_frame(
     kinds=DISTANCE_KINDS,
     codes: str = "individual",
     exclude_flags=EXCLUDED_FLAGS,
-    impute_distances: bool = False,
+    impute_distances: bool | None = None,
 ) -> pd.DataFrame:
     """Join degradation, distances and language facts, one row per language.
 
@@ -105,9 +105,11 @@ def analysis_frame(
         Language-code mode of the distances (see :mod:`xdist.distances`).
     exclude_flags : iterable of str
         Flags whose rows are excluded (default ``superseded``, ``duplicate``).
-    impute_distances : bool
+    impute_distances : bool or None
         For languages without URIEL data in a kind, use lang2vec's default
         vector (as the published distances do) instead of a missing value.
+        ``None`` (default): ``True`` with ``codes="lang2vec"`` (the published
+        values, quirks included), ``False`` with individual codes.
 
     Returns
     -------
@@ -140,6 +142,8 @@ def analysis_frame(
             "check the filters against the results table"
         )
     kinds = check_choice("distance", kinds, DISTANCE_KINDS, what="distance kind")
+    if impute_distances is None:
+        impute_distances = codes == "lang2vec"
 
     if exclude_flags:
         dropped = df[df["flag"].isin(list(exclude_flags))]

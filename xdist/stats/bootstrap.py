@@ -44,6 +44,9 @@ __all__ = [
     "bootstrap_interval",
 ]
 
+# Resamples drawn per block by ResamplePlan (part of the definition of the stream).
+_BLOCK = 1024
+
 #: Accepted values of ``ci``.
 CI_METHODS = ("bca", "percentile", "none")
 
@@ -107,6 +110,32 @@ def _check_alpha(alpha) -> float:
     return a
 
 
+def _draw_blocks(g: int, n_boot: int, rng: np.random.Generator):
+    """Yield (start, counts) blocks of bootstrap counts, counts of shape (<= _BLOCK, g).
+
+    Resamples are drawn in blocks of ``_BLOCK`` (a fixed constant, so the stream
+    depends only on the seed): ``draws[b]`` are the ``g`` clusters drawn with
+    replacement for resample ``b`` and ``counts[b, c]`` (float64) how often ``c``
+    was drawn.  The yielded array is overwritten by the next block: consume or
+    copy it before asking for the next one.
+    """
+    dtype = np.int16 if g < np.iinfo(np.int16).max else np.int64
+    offsets = (np.arange(min(_BLOCK, n_boot)) * g)[:, None]
+    # one index buffer for all blocks: a fresh multi-megabyte array per block
+    # costs more in page faults than the drawing itself
+    buf = np.empty((min(_BLOCK, n_boot), g), dtype=np.intp)
+    out = np.empty((min(_BLOCK, n_boot), g), dtype=np.float64)
+    for s in range(0, n_boot, _BLOCK):
+        c = min(_BLOCK, n_boot - s)
+        draws = rng.integers(0, g, size=(c, g), dtype=dtype)
+        idx = buf[:c]
+        # the bins of one resample are contiguous: cache friendly
+        np.add(draws, offsets[:c], out=idx, casting="unsafe")
+        counts = out[:c]
+        np.copyto(counts, np.bincount(idx.ravel(), minlength=g * c).reshape(c, g))
+        yield s, counts
+
+
 class ResamplePlan:
     """Bootstrap resamples of units (or of whole clusters of units), drawn once.
 
@@ -129,10 +158,20 @@ class ResamplePlan:
     counts : ndarray of int, shape (n_boot, n_clusters)
         How often each cluster (each unit, without clusters) was drawn; every
         row sums to ``n_clusters``.
+    weights, weights_t : ndarray of float, shapes (n_boot, n_units), (n_units, n_boot)
+        The counts per unit (a unit gets its cluster's count), read-only.
     cluster_index : ndarray of int, shape (n_units,)
         The cluster of each unit (``arange(n_units)`` without clusters).
     cluster_labels : ndarray
         The cluster labels in the order of ``counts``' columns.
+
+    Notes
+    -----
+    Resamples are drawn in blocks of 1024 from ``numpy.random.default_rng(seed)``
+    (``integers(0, n_clusters, size=(1024, n_clusters))`` per block, counted);
+    the block size is fixed, so a seed always gives the same resamples, also
+    in :func:`~xdist.stats.bootstrap_correlation_ci`, which draws the same
+    blocks without storing them.
 
     Examples
     --------
@@ -149,11 +188,10 @@ class ResamplePlan:
         n_boot = _check_count("n_boot", n_boot, 1)
         index, labels = self._clusters(n, clusters)
         g = len(labels)
-        rng = make_rng(seed)
-        draws = rng.integers(0, g, size=(n_boot, g))
-        draws += (np.arange(n_boot) * g)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=n_boot * g).reshape(n_boot, g)
-        self._init(counts, index, labels)
+        counts_t = np.empty((g, n_boot))
+        for s, block in _draw_blocks(g, n_boot, make_rng(seed)):
+            counts_t[:, s : s + block.shape[0]] = block.T
+        self._init(counts_t, index, labels)
 
     @classmethod
     def from_counts(cls, counts, clusters=None) -> "ResamplePlan":
@@ -182,7 +220,7 @@ class ResamplePlan:
                 f"counts has {counts.shape[1]} columns but there are {len(labels)} clusters"
             )
         self = cls.__new__(cls)
-        self._init(counts.astype(np.int64), index, labels)
+        self._init(np.ascontiguousarray(counts.T, dtype=np.float64), index, labels)
         return self
 
     @staticmethod
@@ -219,16 +257,22 @@ class ResamplePlan:
         uniq, index = np.unique(labels, return_inverse=True)
         return index.ravel(), uniq
 
-    def _init(self, counts, index, labels):
-        self.counts = counts
+    def _init(self, counts_t, index, labels):
+        counts_t.flags.writeable = False
+        self._counts_t = counts_t  # float64 (n_clusters, n_boot)
         self.cluster_index = index
         self.cluster_labels = labels
         self._weights = None
 
     @property
+    def counts(self) -> np.ndarray:
+        """How often each cluster (unit) was drawn, shape (n_boot, n_clusters), int64."""
+        return self._counts_t.T.astype(np.int64)
+
+    @property
     def n_boot(self) -> int:
         """Number of resamples."""
-        return self.counts.shape[0]
+        return self._counts_t.shape[1]
 
     @property
     def n_units(self) -> int:
@@ -238,7 +282,7 @@ class ResamplePlan:
     @property
     def n_clusters(self) -> int:
         """Number of resampled clusters (the number of units without clusters)."""
-        return self.counts.shape[1]
+        return self._counts_t.shape[0]
 
     @property
     def clustered(self) -> bool:
@@ -256,10 +300,11 @@ class ResamplePlan:
     def weights_t(self) -> np.ndarray:
         """Counts per unit, transposed: shape (n_units, n_boot), float64, contiguous (cached)."""
         if self._weights is None:
-            w = np.ascontiguousarray(self.counts.T, dtype=np.float64)
             if self.clustered:
-                w = np.ascontiguousarray(w[self.cluster_index])
-            self._weights = w
+                self._weights = self._counts_t[self.cluster_index]
+                self._weights.flags.writeable = False
+            else:
+                self._weights = self._counts_t
         return self._weights
 
     @property
@@ -536,7 +581,9 @@ def bca_interval(replicates, estimate, jackknife, alpha: float = 0.05, *, labels
     return low, high
 
 
-def bootstrap_interval(replicates, estimate, jackknife=None, *, ci: str = "bca", alpha: float = 0.05, labels=None):
+def bootstrap_interval(
+    replicates, estimate, jackknife=None, *, ci: str = "bca", alpha: float = 0.05, labels=None
+):
     """Percentile or BCa interval (dispatch on ``ci``), NaN bounds for ``ci="none"``.
 
     Examples

@@ -35,26 +35,27 @@ The definitions, and how closely they match R, are in ``docs/statistics.md``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
 import warnings
 from dataclasses import dataclass
 from numbers import Integral
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from xdist.stats.adjust import ADJUST_METHODS, adjust_pvalues
 from xdist.stats.bootstrap import (
     CI_METHODS,
-    BootstrapWarning,
     ResamplePlan,
     _check_alpha,
     _check_choice,
     _check_count,
+    _draw_blocks,
     bootstrap_interval,
     make_rng,
 )
@@ -129,6 +130,31 @@ class CorrelationCI:
 # --------------------------------------------------------------------------- validation
 
 
+
+def _rank1(a: np.ndarray, method: str) -> np.ndarray:
+    """Ranks of a 1-d array as :func:`scipy.stats.rankdata` gives them."""
+    sorter = np.argsort(a, kind="mergesort")
+    inv = np.empty(sorter.size, dtype=np.intp)
+    inv[sorter] = np.arange(sorter.size, dtype=np.intp)
+    arr = a[sorter]
+    obs = np.r_[True, arr[1:] != arr[:-1]]
+    dense = obs.cumsum()[inv]
+    if method == "dense":
+        return dense
+    count = np.r_[np.flatnonzero(obs), len(obs)]
+    if method == "min":
+        return count[dense - 1] + 1
+    return 0.5 * (count[dense] + count[dense - 1] + 1)  # average (midranks)
+
+
+def _rankdata(a, method: str = "average", axis: int | None = None) -> np.ndarray:
+    """Ranks along ``axis`` (``scipy.stats.rankdata`` without importing scipy.stats,
+    whose import costs about a second of every command-line run)."""
+    a = np.asarray(a)
+    if axis is None or a.ndim == 1:
+        return _rank1(a.ravel(), method)
+    return np.apply_along_axis(_rank1, axis, a, method)
+
 def _check_method(method, covariates_given: bool = False, param: str = "method") -> str:
     _check_choice(param, method, METHODS)
     if method == "kendall" and covariates_given:
@@ -182,17 +208,25 @@ def _sign_matrix(v: np.ndarray) -> np.ndarray:
 
 
 class _Var:
-    """One variable: its sign matrix and tie groups."""
+    """One variable: its sign matrix (computed on first use) and tie groups."""
 
     def __init__(self, v: np.ndarray):
-        self.sign = _sign_matrix(v)
-        _, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
-        self.has_ties = bool((counts > 1).any())
+        self.v = v
+        self._sign: np.ndarray | None = None
+        sv = np.sort(v)
+        self.has_ties = bool((sv[1:] == sv[:-1]).any())
         if self.has_ties:
+            _, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
             # indicator (n_groups x n) of the tie groups
             self.groups = (inv.ravel()[None, :] == np.arange(len(counts))[:, None]).astype(
                 np.float64
             )
+
+    @property
+    def sign(self) -> np.ndarray:
+        if self._sign is None:
+            self._sign = _sign_matrix(self.v)
+        return self._sign
 
 
 def _standardize(a: np.ndarray) -> np.ndarray:
@@ -206,14 +240,75 @@ def _coldot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("nb,nb->b", a, b)
 
 
+_BLAS_CONTROLLER = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Run the block with one BLAS thread (through threadpoolctl, when installed).
+
+    The matrix products here are small to medium; with two cores a second BLAS
+    thread gains little on an idle machine and, because OpenBLAS threads spin
+    while waiting, makes everything several times slower on a busy one.  Without
+    threadpoolctl the BLAS settings are left alone.
+    """
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # optional
+            _BLAS_CONTROLLER = False
+        else:
+            _BLAS_CONTROLLER = ThreadpoolController()
+    if _BLAS_CONTROLLER is False:
+        yield
+        return
+    with _BLAS_CONTROLLER.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _single_blas(fn):
+    """Decorator: run ``fn`` under :func:`_one_blas_thread`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+# OpenBLAS runs a GEMM on one thread when m * n * k < 4 * 65536; below that size a
+# second thread costs more than it saves (and spins afterwards, slowing what follows).
+_SINGLE_THREAD_GEMM = 4 * 65536
+
+
+def _gemm_single(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B for a small A, in column blocks small enough for single-threaded BLAS."""
+    width = max(256, _SINGLE_THREAD_GEMM // max(A.shape[0] * A.shape[1], 1))
+    if B.shape[1] <= width:
+        return A @ B
+    out = np.empty((A.shape[0], B.shape[1]))
+    for s in range(0, B.shape[1], width):
+        np.matmul(A, B[:, s : s + width], out=out[:, s : s + width])
+    return out
+
+
 class _Chunk:
     """Transposed weights of a chunk of resamples and quantities shared by all variables."""
 
     def __init__(self, Wt: np.ndarray, exact32: bool):
         self.Wt = Wt
         self.W32 = Wt.astype(np.float32) if exact32 else None
-        self.N = Wt.sum(axis=0)
+        self._N: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def N(self) -> np.ndarray:
+        """Total weight of every resample."""
+        if self._N is None:
+            self._N = self.Wt.sum(axis=0)
+        return self._N
 
     def mul(self, A: np.ndarray, A32: np.ndarray | None = None) -> np.ndarray:
         """A @ Wt, in float32 when exact."""
@@ -273,8 +368,9 @@ class _Engine:
             pairs += [(j, z) for j in xi for z in zi] + [(yi, z) for z in zi]
             pairs += [(z1, z2) for a, z1 in enumerate(zi) for z2 in zi[a:]]
             self._col = {pair: i for i, pair in enumerate(pairs)}
+            # last row of ones: the total weight N comes out of the same GEMM
             self._MT = np.ascontiguousarray(
-                np.column_stack([V] + [V[:, a] * V[:, b] for a, b in pairs]).T
+                np.column_stack([V] + [V[:, a] * V[:, b] for a, b in pairs] + [np.ones(len(y))]).T
             )
         else:
             if method == "kendall":
@@ -305,8 +401,29 @@ class _Engine:
         with np.errstate(divide="ignore", invalid="ignore"):
             for s in range(0, B, chunk):
                 w = Wt if chunk >= B else Wt[:, s : s + chunk]
-                out[s : s + chunk] = fn(_Chunk(np.ascontiguousarray(w), exact32))
+                if self.method != "pearson":  # Pearson: one GEMM, any memory layout
+                    w = np.ascontiguousarray(w)
+                out[s : s + chunk] = fn(_Chunk(w, exact32))
         return out
+
+    def estimate_blocks(self, blocks, B: int) -> np.ndarray:
+        """Estimates (B, k) for an iterable of (start, W block (b, n)) pairs.
+
+        Pearson keeps only the weighted sums of each block and finishes once;
+        the other methods estimate block by block.
+        """
+        if self.method != "pearson":
+            out = np.empty((B, self.k))
+            for s, w in blocks:
+                out[s : s + w.shape[0]] = self.estimate_t(w.T)
+            return out
+        A = np.empty((self._MT.shape[0], B))
+        bad = np.empty((self.k + 1 + self.m, B), dtype=bool)
+        for s, w in blocks:
+            e = s + w.shape[0]
+            A[:, s:e], bad[:, s:e] = self._pearson_sums(_Chunk(w.T, False))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._pearson_finish(A, bad)
 
     # ---------------------------------------------------------------- helpers
 
@@ -344,10 +461,30 @@ class _Engine:
 
     # ---------------------------------------------------------------- methods
 
+    def _pearson_sums(self, ch: _Chunk):
+        """Weighted sums (rows of A) and degeneracy flags (rows: x columns, y, z)."""
+        A = _gemm_single(self._MT, ch.Wt)
+        N = ch._N = A[-1]
+        nv = self.k + 1 + self.m
+        bad = np.zeros((nv, len(N)), dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i, var in enumerate(self.vx + [self.vy] + self.vz):
+                # a constant variable has zero weighted variance; rounding makes it tiny
+                # instead, so only resamples with a tiny variance are checked exactly
+                ss = A[nv + self._col[(i, i)]] - A[i] ** 2 / N
+                cand = np.flatnonzero(~(ss > 1e-9 * N))
+                if cand.size:
+                    w = ch.Wt[:, cand]
+                    gw = var.groups @ w if var.has_ties else w
+                    bad[i, cand] = gw.max(axis=0) >= N[cand]
+        return A, bad
+
     def _pearson(self, ch: _Chunk):
+        return self._pearson_finish(*self._pearson_sums(ch))
+
+    def _pearson_finish(self, A: np.ndarray, bad: np.ndarray):
         k, m = self.k, self.m
-        N = ch.N
-        A = self._MT @ ch.Wt
+        N = A[-1]
         p = k + 1 + m
         S = A[:p]
 
@@ -359,16 +496,14 @@ class _Engine:
         cxy = np.column_stack([cm(j, yi) for j in range(k)])
         cxx = np.column_stack([cm(j, j) for j in range(k)])
         cyy = cm(yi, yi)
-        bad_x = np.column_stack([ch.degenerate(v) for v in self.vx])
-        bad_y = ch.degenerate(self.vy)
+        bad_x = bad[:k].T
+        bad_y = bad[k]
         if not m:
             return self._finish(cxy, cxx, cyy, bad_x, bad_y)
         cxz = np.stack([np.column_stack([cm(j, z) for z in zi]) for j in range(k)], axis=1)
         cyz = np.column_stack([cm(yi, z) for z in zi])
         czz = np.stack([np.column_stack([cm(a, b) for b in zi]) for a in zi], axis=1)
-        bad_z = np.zeros(len(N), dtype=bool)
-        for v in self.vz:
-            bad_z |= ch.degenerate(v)
+        bad_z = bad[k + 1 :].any(axis=0)
         return self._finish(cxy, cxx, cyy, bad_x, bad_y, cxz, cyz, czz, bad_z)
 
     def _spearman(self, ch: _Chunk):
@@ -420,9 +555,9 @@ def _perm_stats(X, y, Z, method, perms):
         obs = num(X, y, np.arange(n)[None, :])[0]
         return obs, num(X, y, perms), 0.5
     if method == "spearman":
-        X = stats.rankdata(X, axis=0)
-        y = stats.rankdata(y)
-        Z = None if Z is None else stats.rankdata(Z, axis=0)
+        X = _rankdata(X, axis=0)
+        y = _rankdata(y)
+        Z = None if Z is None else _rankdata(Z, axis=0)
     if Z is None:
         rx = X - X.mean(axis=0)
         ry = y - y.mean()
@@ -472,7 +607,7 @@ def _kendall_numerators(X: np.ndarray, y: np.ndarray, perms: np.ndarray) -> np.n
             pos[j, :, w] = np.bitwise_or.reduce(np.where(sx[:, cols] > 0, bw, 0), axis=1)
             neg[j, :, w] = np.bitwise_or.reduce(np.where(sx[:, cols] < 0, bw, 0), axis=1)
     x_ties = [len(np.unique(X[:, j])) < n for j in range(k)]
-    yr = stats.rankdata(y, method="min").astype(np.int64) - 1  # number of smaller values
+    yr = _rankdata(y, method="min").astype(np.int64) - 1  # number of smaller values
     untied_y = int(yr.sum())  # pairs (i, j) with y_i > y_j
     o = np.argsort(yr, kind="stable")
     P = perms.shape[0]
@@ -513,7 +648,7 @@ def _kendall_numerators(X: np.ndarray, y: np.ndarray, perms: np.ndarray) -> np.n
 def _kendall_numerators_gemm(X: np.ndarray, y: np.ndarray, perms: np.ndarray) -> np.ndarray:
     """Same as :func:`_kendall_numerators` by comparisons and one GEMM (numpy < 2)."""
     n, k = X.shape
-    yr = stats.rankdata(y, method="dense").astype(np.int32)
+    yr = _rankdata(y, method="dense").astype(np.int32)
     sx = np.sign(X[:, None, :] - X[None, :, :]).reshape(n * n, k).astype(np.float32)
     out = np.empty((perms.shape[0], k))
     chunk = max(1, (1 << 20) // (n * n))
@@ -528,12 +663,13 @@ def _draw_perms(n: int, n_perm: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permuted(np.tile(np.arange(n), (n_perm, 1)), axis=1)
 
 
-def _perm_pvalues(X, y, Z, method, perms) -> np.ndarray:
+def _perm_pvalues(X, y, Z, method, perms, estimate) -> np.ndarray:
+    """Permutation p-values of the columns of X; NaN where ``estimate`` is undefined."""
     obs, perm, tol = _perm_stats(X, y, Z, method, perms)
     count = (np.abs(perm) >= np.abs(obs) - tol).sum(axis=0)
     p = (count + 1.0) / (perms.shape[0] + 1.0)
     with np.errstate(invalid="ignore"):
-        undefined = ~np.isfinite(obs) | ~np.isfinite(perm).all(axis=0)
+        undefined = ~np.isfinite(obs) | ~np.isfinite(perm).all(axis=0) | ~np.isfinite(estimate)
     p[undefined] = np.nan
     return p
 
@@ -594,9 +730,11 @@ def _analytic_p(method: str, r: float, x: np.ndarray, y: np.ndarray, n_cov: int)
     t = r * np.sqrt(df / ((1.0 - r) * (1.0 + r)))
     return float(2.0 * special.stdtr(df, -abs(t)))
 
+
 # --------------------------------------------------------------------------- public API
 
 
+@_single_blas
 def weighted_correlation(x, y, weights, *, method: str = "pearson", covariates=None) -> np.ndarray:
     """Correlation of units under weights (bootstrap counts), as on the expanded data.
 
@@ -628,6 +766,7 @@ def weighted_correlation(x, y, weights, *, method: str = "pearson", covariates=N
     >>> x, y = [1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 2.0, 5.0]
     >>> w = [2, 0, 1, 1]
     >>> r = weighted_correlation(x, y, w, method="spearman")
+    >>> from scipy import stats
     >>> bool(np.isclose(r, stats.spearmanr(np.repeat(x, w), np.repeat(y, w))[0]))
     True
     """
@@ -692,6 +831,7 @@ def correlation(x, y, method: str = "pearson", *, covariates=None) -> Correlatio
     return CorrelationResult(r, _analytic_p(method, r, x, y, m))
 
 
+@_single_blas
 def bootstrap_correlation_ci(
     x,
     y,
@@ -753,26 +893,40 @@ def bootstrap_correlation_ci(
     _check_method(method, Z is not None)
     _check_choice("ci", ci, ("bca", "percentile"))
     alpha = _check_alpha(alpha)
-    if plan is None:
-        plan = ResamplePlan(n, n_boot=n_boot, seed=seed, clusters=clusters)
-    elif plan.n_units != n:
+    if plan is not None and plan.n_units != n:
         raise ValueError(f"plan is for {plan.n_units} units but x has {n}")
     m = 0 if Z is None else Z.shape[1]
     if n < 3 + m:
         raise ValueError(f"need at least {3 + m} units; got {n}")
     eng = _Engine(x[:, None], y, method, Z)
     t0 = eng.estimate(np.ones((1, n)))[0]
-    reps = eng.estimate_t(plan.weights_t)
-    jack = eng.estimate_t(plan.jackknife_weights.T) if ci == "bca" else None
-    low, high = bootstrap_interval(reps[:, 0], t0[0], None if jack is None else jack[:, 0], ci=ci, alpha=alpha)
+    if plan is None:
+        # the resamples of ResamplePlan(n, n_boot, seed, clusters), block by block
+        n_boot = _check_count("n_boot", n_boot, 1)
+        index, labels = ResamplePlan._clusters(n, clusters)
+        n_clusters = len(labels)
+        blocks = _draw_blocks(n_clusters, n_boot, make_rng(seed))
+        if clusters is not None:
+            blocks = ((s, b[:, index]) for s, b in blocks)
+        reps = eng.estimate_blocks(blocks, n_boot)
+        jack_w = (index[None, :] != np.arange(n_clusters)[:, None]).astype(np.float64)
+    else:
+        n_boot, n_clusters = plan.n_boot, plan.n_clusters
+        reps = eng.estimate_t(plan.weights_t)
+        jack_w = plan.jackknife_weights
+    jack = eng.estimate_t(jack_w.T) if ci == "bca" else None
+    low, high = bootstrap_interval(
+        reps[:, 0], t0[0], None if jack is None else jack[:, 0], ci=ci, alpha=alpha
+    )
     fin = reps[np.isfinite(reps[:, 0]), 0]
     se = float(np.std(fin, ddof=1)) if fin.size > 1 else np.nan
-    return CorrelationCI(
-        float(t0[0]), low, high, se, n, plan.n_clusters, plan.n_boot, ci, 1.0 - alpha
-    )
+    return CorrelationCI(float(t0[0]), low, high, se, n, n_clusters, n_boot, ci, 1.0 - alpha)
 
 
-def permutation_pvalue(x, y, *, method: str = "pearson", n_perm: int = 9_999, covariates=None, seed=0) -> float:
+@_single_blas
+def permutation_pvalue(
+    x, y, *, method: str = "pearson", n_perm: int = 9_999, covariates=None, seed=0
+) -> float:
     """Two-sided permutation p-value of a correlation, permuting y across units.
 
     ``p = (#{|t*| >= |t|} + 1) / (n_perm + 1)`` over ``n_perm`` random
@@ -794,8 +948,12 @@ def permutation_pvalue(x, y, *, method: str = "pearson", n_perm: int = 9_999, co
     Z = None if covariates is None else _as_matrix(covariates, "covariates", len(y))
     _check_method(method, Z is not None)
     n_perm = _check_count("n_perm", n_perm, 1)
+    m = 0 if Z is None else Z.shape[1]
+    if len(y) < 3 + m:
+        raise ValueError(f"need at least {3 + m} units; got {len(y)}")
     perms = _draw_perms(len(y), n_perm, make_rng(seed))
-    return float(_perm_pvalues(x[:, None], y, Z, method, perms)[0])
+    t0 = _Engine(x[:, None], y, method, Z).estimate(np.ones((1, len(y))))[0]
+    return float(_perm_pvalues(x[:, None], y, Z, method, perms, t0)[0])
 
 
 # --------------------------------------------------------------------------- the table
@@ -841,6 +999,7 @@ def _label(by: list[str], key) -> str:
     return "(" + ", ".join(f"{c}={v!r}" for c, v in zip(by, key)) + ")"
 
 
+@_single_blas
 def correlation_table(
     data: pd.DataFrame,
     *,
@@ -989,7 +1148,9 @@ def correlation_table(
     return out
 
 
-def _table_group(g, key, label, bys, xs, ycol, ucol, ccol, covs, meths, ci, n_boot, n_perm, alpha, seed):
+def _table_group(
+    g, key, label, bys, xs, ycol, ucol, ccol, covs, meths, ci, n_boot, n_perm, alpha, seed
+):
     units = g[ucol]
     if units.isna().any():
         raise ValueError(f"units: column {ucol!r} has missing values in group {label}")
@@ -1090,7 +1251,10 @@ def _table_group(g, key, label, bys, xs, ycol, ucol, ccol, covs, meths, ci, n_bo
                 se[cnt < 2] = np.nan
             else:
                 low = high = se = np.full(len(vars_), np.nan)
-            pperm = _perm_pvalues(X, y, Z, mth, perms) if perms is not None else np.full(len(vars_), np.nan)
+            if perms is not None:
+                pperm = _perm_pvalues(X, y, Z, mth, perms, t0)
+            else:
+                pperm = np.full(len(vars_), np.nan)
             for c, (j, v) in enumerate(zip(idx, vars_)):
                 results[(j, mth)] = {
                     **base,

@@ -354,6 +354,9 @@ def parse_formula(formula: str, columns: Iterable[str] | None = None) -> MixedFo
                 raise _fail(formula, f"a random term cannot be subtracted: {piece!r}")
             random.extend(_parse_random(piece, formula, cols))
         else:
+            if _is_wrapped(piece) and re.search(r"[\w.)]\s+[\w.(]", piece[1:-1]):
+                raise _fail(formula, f"malformed random term {piece!r}: write '(terms | "
+                                     "group)', with '|' between the terms and the group")
             for name in _expression_names(piece, formula):
                 _check_name(name, cols, formula, "the fixed part")
             fixed_parts.append((sign, piece))
