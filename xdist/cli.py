@@ -234,7 +234,7 @@ def _cmd_models(args) -> int:
     def compute():
         tab = load_models()
         if args.family:
-            from xdist.analyses.frame import check_choice
+            from xdist._checks import check_choice
 
             check_choice("family", args.family, sorted(tab["family"].unique()), what="family")
             tab = tab[tab["family"].isin(args.family)]

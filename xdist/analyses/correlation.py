@@ -7,7 +7,8 @@ import warnings
 
 import pandas as pd
 
-from xdist.analyses.frame import EXPERIMENT_COLUMNS, analysis_frame, check_choice
+from xdist._checks import check_choice
+from xdist.analyses.frame import EXPERIMENT_COLUMNS, analysis_frame
 from xdist.caveats import caveat
 from xdist.distances import DISTANCE_KINDS
 from xdist.results import EXCLUDED_FLAGS

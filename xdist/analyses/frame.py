@@ -29,11 +29,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xdist._checks import check_choice
 from xdist.caveats import caveat
 from xdist.degradation import degradation
 from xdist.distances import DISTANCE_KINDS, distances as _distances
 from xdist.languages import load_languages
-from xdist.results import EXCLUDED_FLAGS, GROUP_COLUMNS, ResultsError
+from xdist.results import EXCLUDED_FLAGS, ResultsError
 
 __all__ = ["EXPERIMENT_COLUMNS", "analysis_frame", "check_choice"]
 
@@ -47,25 +48,6 @@ EXPERIMENT_COLUMNS = [
     "source_language",
     "run",
 ]
-
-
-def check_choice(param: str, values, allowed, *, what: str = "value") -> list:
-    """Validate a list of choices, raising a ValueError with did-you-mean."""
-    import difflib
-
-    if values is None:
-        return list(allowed)
-    if isinstance(values, str):
-        values = [values]
-    values = list(values)
-    allowed = list(allowed)
-    for v in values:
-        if v not in allowed:
-            close = difflib.get_close_matches(str(v), [str(a) for a in allowed], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            shown = allowed if len(allowed) <= 40 else allowed[:40] + ["..."]
-            raise ValueError(f"{param}={v!r} is not a known {what}: expected one of {shown}{hint}")
-    return values
 
 
 def _filter(df: pd.DataFrame, col: str, values, param: str, what: str) -> pd.DataFrame:

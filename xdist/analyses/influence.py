@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from xdist.analyses.frame import EXPERIMENT_COLUMNS, analysis_frame, check_choice
+from xdist._checks import check_choice
+from xdist.analyses.frame import EXPERIMENT_COLUMNS, analysis_frame
 from xdist.caveats import caveat
 from xdist.distances import DISTANCE_KINDS
 from xdist.results import EXCLUDED_FLAGS

@@ -40,13 +40,13 @@ both functions need your own results with a non-empty ``intermediate_task``.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from xdist.analyses.frame import analysis_frame, check_choice
+from xdist._checks import check_alpha, check_choice, check_int, group_seed
+from xdist.analyses.frame import _filter, analysis_frame
 from xdist.caveats import DataCaveatWarning, caveat
 from xdist.distances import DISTANCE_KINDS
 from xdist.results import EXCLUDED_FLAGS, REQUIRED_COLUMNS
@@ -121,33 +121,6 @@ FEW_LANGUAGES = 10
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_int(param: str, value, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or (
-        value < minimum
-    ):
-        raise ValueError(f"{param}={value!r} is not valid: expected an integer >= {minimum}")
-    return int(value)
-
-
-def _check_alpha(alpha) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        a = np.nan
-    if not 0 < a < 1:
-        raise ValueError(
-            f"alpha={alpha!r} is not valid: expected a number strictly between 0 and 1 "
-            "(0.05 gives 95% intervals)"
-        )
-    return a
-
-
-def _group_seed(seed: int, key) -> np.random.SeedSequence:
-    """A seed per group, from ``seed`` and the group's values (independent of other groups)."""
-    h = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8)
-    return np.random.SeedSequence([seed, int.from_bytes(h.digest(), "little")])
-
-
 def _check_results(results, param: str = "results") -> None:
     if not isinstance(results, pd.DataFrame):
         raise ValueError(
@@ -160,13 +133,6 @@ def _check_results(results, param: str = "results") -> None:
             f"{param}: missing column(s) {missing}; pass a table from "
             "xdist.results.read_results or validate_results"
         )
-
-
-def _filter(df: pd.DataFrame, col: str, values, param: str, what: str) -> pd.DataFrame:
-    if values is None:
-        return df
-    values = check_choice(param, values, sorted(df[col].unique()), what=what)
-    return df[df[col].isin(values)]
 
 
 def _flags(df: pd.DataFrame, exclude_flags) -> pd.DataFrame:
@@ -327,9 +293,9 @@ def intermediate_gains(
         raise ValueError(f"baseline={baseline!r} is not valid: expected a string ('' = none)")
     check_choice("cluster", [cluster], CLUSTERS, what="resampling unit")
     check_choice("ci", [ci], CI_METHODS, what="interval method")
-    n_boot = _check_int("n_boot", n_boot, 100)
-    seed = _check_int("seed", seed, 0)
-    alpha = _check_alpha(alpha)
+    n_boot = check_int("n_boot", n_boot, 100)
+    seed = check_int("seed", seed, 0)
+    alpha = check_alpha(alpha)
 
     df = results
     df = _filter(df, "target_task", tasks, "task", "task")
@@ -498,7 +464,7 @@ def _mean_gains(gains: pd.DataFrame, *, include_source: bool, cluster: str, ci: 
                            n_clusters=len(set(clusters)) if clusters is not None else n)
                 rows.append(row)
                 continue
-            plan = ResamplePlan(n, n_boot=n_boot, seed=_group_seed(seed, k), clusters=clusters)
+            plan = ResamplePlan(n, n_boot=n_boot, seed=group_seed(seed, k), clusters=clusters)
             x = g["estimate"].to_numpy(dtype=float)
             w = plan.weights_t  # (n, B)
             reps = (x @ w) / w.sum(axis=0)
@@ -667,7 +633,7 @@ def intermediate_slope(
     check_choice("outcome", [outcome], OUTCOMES, what="outcome")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
     check_choice("covariates", covariates, COVARIATES, what="covariate")
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     if not isinstance(reml, (bool, np.bool_)):
         raise ValueError(f"reml={reml!r} is not valid: expected True (REML) or False (ML)")
 

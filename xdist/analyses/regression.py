@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from xdist.analyses.frame import analysis_frame, check_choice
+from xdist._checks import check_choice
+from xdist.analyses.frame import analysis_frame
 from xdist.results import EXCLUDED_FLAGS
 
 __all__ = ["ModelReport", "regress", "regression_frame"]

@@ -32,8 +32,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xdist.analyses.frame import analysis_frame, check_choice
-from xdist.analyses.intermediate import _check_alpha, _check_int, _fit_fixed_or_mixed
+from xdist._checks import check_choice
+from xdist.analyses.frame import analysis_frame
+from xdist._checks import check_alpha, check_int
+from xdist.analyses.intermediate import _fit_fixed_or_mixed
 from xdist.caveats import caveat
 from xdist.distances import DISTANCE_KINDS
 from xdist.results import EXCLUDED_FLAGS
@@ -365,8 +367,8 @@ def scale_analysis(
         raise ValueError("results: expected a results DataFrame (xdist.results.read_results)")
     check_choice("outcome", [outcome], OUTCOMES, what="outcome")
     distance = check_choice("distance", [distance], DISTANCE_KINDS, what="distance kind")[0]
-    min_models = _check_int("min_models", min_models, 2)
-    alpha = _check_alpha(alpha)
+    min_models = check_int("min_models", min_models, 2)
+    alpha = check_alpha(alpha)
     if not isinstance(center, (bool, np.bool_)):
         raise ValueError(f"center={center!r} is not valid: expected True or False")
 

@@ -34,6 +34,8 @@ from typing import Sequence
 import numpy as np
 from scipy import special
 
+from xdist._checks import check_alpha, check_int
+
 __all__ = [
     "BootstrapWarning",
     "ResamplePlan",
@@ -82,6 +84,8 @@ def make_rng(seed, param: str = "seed") -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+
+
 def _check_choice(param: str, value, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(
@@ -89,25 +93,6 @@ def _check_choice(param: str, value, allowed: Sequence[str]) -> str:
             + ", ".join(repr(a) for a in allowed)
         )
     return value
-
-
-def _check_count(param: str, value, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{param}={value!r} is not accepted: pass an int >= {minimum}")
-    return int(value)
-
-
-def _check_alpha(alpha) -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        a = np.nan
-    if not 0 < a < 1:
-        raise ValueError(
-            f"alpha={alpha!r} is not accepted: pass a number strictly between 0 and 1 "
-            "(0.05 gives 95% intervals)"
-        )
-    return a
 
 
 def _draw_blocks(g: int, n_boot: int, rng: np.random.Generator):
@@ -185,7 +170,7 @@ class ResamplePlan:
 
     def __init__(self, n_units, n_boot: int = 10_000, seed=0, clusters=None):
         n = self._n_units(n_units)
-        n_boot = _check_count("n_boot", n_boot, 1)
+        n_boot = check_int("n_boot", n_boot, 1)
         index, labels = self._clusters(n, clusters)
         g = len(labels)
         counts_t = np.empty((g, n_boot))
@@ -452,7 +437,7 @@ def percentile_interval(replicates, alpha: float = 0.05, *, labels=None):
     >>> round(low, 10), round(high, 10)
     (0.025, 0.975)
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     t, single = _as_2d(replicates)
     finite = _finite(t, labels)
     n_finite = finite.sum(axis=0)
@@ -514,7 +499,7 @@ def bca_interval(replicates, estimate, jackknife, alpha: float = 0.05, *, labels
     >>> bool(0.25 < low < 0.35 and 0.65 < high < 0.75)
     True
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     t, single = _as_2d(replicates)
     k = t.shape[1]
     t0 = np.broadcast_to(np.asarray(estimate, dtype=np.float64), (k,))

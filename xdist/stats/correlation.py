@@ -48,13 +48,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from xdist._checks import check_alpha, check_int
 from xdist.stats.adjust import ADJUST_METHODS, adjust_pvalues
 from xdist.stats.bootstrap import (
     CI_METHODS,
     ResamplePlan,
-    _check_alpha,
     _check_choice,
-    _check_count,
     _draw_blocks,
     bootstrap_interval,
     make_rng,
@@ -892,7 +891,7 @@ def bootstrap_correlation_ci(
     Z = None if covariates is None else _as_matrix(covariates, "covariates", n)
     _check_method(method, Z is not None)
     _check_choice("ci", ci, ("bca", "percentile"))
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha)
     if plan is not None and plan.n_units != n:
         raise ValueError(f"plan is for {plan.n_units} units but x has {n}")
     m = 0 if Z is None else Z.shape[1]
@@ -902,7 +901,7 @@ def bootstrap_correlation_ci(
     t0 = eng.estimate(np.ones((1, n)))[0]
     if plan is None:
         # the resamples of ResamplePlan(n, n_boot, seed, clusters), block by block
-        n_boot = _check_count("n_boot", n_boot, 1)
+        n_boot = check_int("n_boot", n_boot, 1)
         index, labels = ResamplePlan._clusters(n, clusters)
         n_clusters = len(labels)
         blocks = _draw_blocks(n_clusters, n_boot, make_rng(seed))
@@ -947,7 +946,7 @@ def permutation_pvalue(
         raise ValueError(f"x and y must have the same length; got {len(x)} and {len(y)}")
     Z = None if covariates is None else _as_matrix(covariates, "covariates", len(y))
     _check_method(method, Z is not None)
-    n_perm = _check_count("n_perm", n_perm, 1)
+    n_perm = check_int("n_perm", n_perm, 1)
     m = 0 if Z is None else Z.shape[1]
     if len(y) < 3 + m:
         raise ValueError(f"need at least {3 + m} units; got {len(y)}")
@@ -1118,9 +1117,9 @@ def correlation_table(
         _check_method(mth, bool(covs), param="methods")
     _check_choice("ci", ci, CI_METHODS)
     _check_choice("adjust", adjust, ADJUST_METHODS)
-    alpha = _check_alpha(alpha)
-    n_boot = _check_count("n_boot", n_boot, 0 if ci == "none" else 1)
-    n_perm = _check_count("n_perm", n_perm, 0)
+    alpha = check_alpha(alpha)
+    n_boot = check_int("n_boot", n_boot, 0 if ci == "none" else 1)
+    n_perm = check_int("n_perm", n_perm, 0)
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, Integral) or seed < 0:
         raise ValueError(f"seed={seed!r} is not accepted: pass a non-negative int")
     if ci == "none":

@@ -48,7 +48,6 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
-import hashlib
 import warnings
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -59,6 +58,8 @@ import pandas as pd
 import patsy
 from patsy.eval import ast_names
 from scipy import stats
+
+from xdist._checks import group_seed
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 __all__ = [
@@ -270,11 +271,6 @@ def _group_label(by: tuple, key: tuple) -> str:
     if not by:
         return "pooled fit"
     return "group " + ", ".join(f"{b}={k!r}" for b, k in zip(by, key))
-
-
-def _group_seed(seed: int, key: tuple) -> np.random.SeedSequence:
-    h = hashlib.blake2b("\x1f".join(map(str, key)).encode(), digest_size=8)
-    return np.random.SeedSequence([seed, int.from_bytes(h.digest(), "little")])
 
 
 # ---------------------------------------------------------------- the fit
@@ -515,7 +511,7 @@ def _fit_one(
         kind = weights
         if kind == "auto":
             kind = "webb" if g < WEBB_BELOW else "rademacher"
-        V, boot_label = _weights_matrix(kind, g, n_boot, _group_seed(seed, key))
+        V, boot_label = _weights_matrix(kind, g, n_boot, group_seed(seed, key))
         used_boot = V.shape[1]
         p, lo, hi, bad = _wild(X, y, beta, se, ids, g, xtx_inv, V, factor, alpha)
         if bad:
