@@ -155,3 +155,28 @@ def test_degradation_needs_unflagged_source_row():
     out = validate_results(df)
     with pytest.raises(ResultsError, match="no usable source-language"):
         degradation(out)
+
+
+def test_results_store_directory_is_read(tmp_path):
+    """`xdist correlate --results STORE`: a store directory loads like a results file."""
+    from xdist.cli import main
+    from xdist.store import ResultsStore
+
+    store = ResultsStore(tmp_path / "store", create=True)
+    run = store.start_run({"lr": 2e-5}, 1, model="tiny", setting="zero-shot",
+                          intermediate_task="", target_task="XNLI", source="unit test")
+    langs = ["en", "de", "fr", "es", "ru", "zh", "ar", "hi", "sw", "tr", "vi", "th"]
+    for i, lang in enumerate(langs):
+        run.record(lang, "accuracy", 85.0 - 2.0 * i)
+    run.finish()
+    res = read_results(tmp_path / "store")
+    assert len(res) == len(langs) and set(res["language"]) == set(langs)
+    assert res["origin"].str.contains("scores").all()
+    assert main(["correlate", "--results", str(tmp_path / "store"), "--n-boot", "200",
+                 "--n-perm", "99", "--format", "csv", "--output",
+                 str(tmp_path / "c.csv")]) == 0
+    assert pd.read_csv(tmp_path / "c.csv")["n"].max() == 11
+    (tmp_path / "notastore").mkdir()
+    (tmp_path / "notastore" / "x.txt").write_text("x")
+    with pytest.raises(ResultsError, match="notastore"):
+        read_results(tmp_path / "notastore")

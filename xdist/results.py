@@ -141,6 +141,13 @@ def _group_label(row: pd.Series | dict) -> str:
 
 
 def _read_one(path: Path) -> pd.DataFrame:
+    if path.is_dir():  # a results store written by the training core
+        from xdist.store import StoreError, read_store
+
+        try:
+            return read_store(path)
+        except StoreError as exc:
+            raise ResultsError(f"results={str(path)!r}: {exc}") from None
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -175,14 +182,15 @@ def read_results(
     *,
     scale: str = "percent",
 ) -> pd.DataFrame:
-    """Read and validate one or more results files (CSV, TSV or Parquet).
+    """Read and validate results files (CSV, TSV, Parquet) or results stores.
 
     Parameters
     ----------
     paths : path or list of paths
-        Files in the results format (see the module docstring).  Several
-        files are concatenated and validated together, so a key may not
-        repeat across them either.
+        Files in the results format (see the module docstring), or results
+        store directories written by the training core
+        (:class:`xdist.store.ResultsStore`).  Several are concatenated and
+        validated together, so a key may not repeat across them either.
     scale : {"percent", "fraction"}
         Scale of the ``score`` column.  Fractions (0-1) are converted to
         percent.  The scale is never guessed: percent data whose scores all
@@ -214,7 +222,8 @@ def read_results(
     frames = []
     for path in paths:
         df = _read_one(path)
-        df["origin"] = [f"{path}:{i + 2}" for i in range(len(df))]
+        if "origin" not in df.columns:
+            df["origin"] = [f"{path}:{i + 2}" for i in range(len(df))]
         frames.append(validate_results(df, scale=scale, origin=str(path), check_groups=False))
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     origin = str(paths[0]) if len(paths) == 1 else "results"
