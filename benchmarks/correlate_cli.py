@@ -35,6 +35,7 @@ def main():
     if args.all_sources:
         cases.append(("--source-language all", ["correlate", "--format", "csv",
                                                 "--source-language", "all"]))
+    missed = False
     for label, argv in cases:
         times = []
         for _ in range(args.repeat):
@@ -45,6 +46,7 @@ def main():
         print(f"xdist correlate {label}: {rows} rows, best of {args.repeat}: {best:.2f} s "
               f"(all: {', '.join(f'{t:.2f}' for t in times)}); target < 10 s: "
               f"{'OK' if best < 10 else 'MISSED'}")
+        missed |= label.startswith("default") and best >= 10
     dt, _ = timed(exe + ["--help"])
     probe = ("import sys, xdist.cli as c\n"
              "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
@@ -52,6 +54,8 @@ def main():
     _, proc = timed([sys.executable, "-c", probe])
     print(f"xdist --help: {dt:.2f} s; torch/transformers modules imported: "
           f"{proc.stdout.strip().splitlines()[-1]}")
+    if missed:
+        sys.exit("target missed: xdist correlate took 10 s or more")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def test_correlate_no_arguments_runs_on_shipped_data(capsys):
     assert code == 0, err
     assert out.startswith("Correlation of degradation with URIEL distance")
     assert "10000 resamples of languages" in out
-    assert re.search(r"UD-POS \| XLM-R Base \| zero-shot \| accuracy \| n=10[0-4]", out)
+    assert "UD-POS | XLM-R Base | zero-shot | accuracy | 103 languages" in out
     for task in ("XNLI", "PAWS-X", "XQuAD", "MLQA"):
         assert f"\n{task} | " in out
     assert "note:" in err  # flagged rows and few-language caveats are reported
@@ -163,3 +163,32 @@ def test_help_does_not_import_torch():
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_control_defaults_to_pearson_and_spearman(capsys):
+    """The README's `--control pretraining_size` example works without --method."""
+    code, out, err = run(["correlate", "--control", "pretraining_size", "--task", "XNLI",
+                          "--format", "json", *FAST], capsys)
+    assert code == 0, err
+    assert {r["method"] for r in json.loads(out)} == {"pearson", "spearman"}
+    code, _, err = run(["correlate", "--control", "pretraining_size", "--method", "kendall",
+                        *FAST], capsys)
+    assert code == 2 and "--method pearson --method spearman" in err
+
+
+def test_setting_and_flag_filters(capsys):
+    _, out, err = run(["correlate", "--task", "MLQA", "--setting", "zero-shot",
+                       "--exclude-flag", "column_order", "--format", "json", *FAST], capsys)
+    recs = json.loads(out)
+    assert {r["setting"] for r in recs} == {"zero-shot"}
+    assert "analysed row(s) flagged 'column_order'" not in err  # excluded, not analysed
+    _, out2, err2 = run(["correlate", "--task", "MLQA", "--include-flagged", "--format", "json",
+                         *FAST], capsys)
+    assert len(json.loads(out2)) > len(recs)
+    assert "excluded" not in err2
+
+
+def test_few_families_caveat(capsys):
+    code, _, err = run(["correlate", "--task", "PAWS-X", "--cluster", "family", *FAST], capsys)
+    assert code == 0
+    assert "fewer than 10 families" in err

@@ -58,6 +58,23 @@ def _render(df, fmt: str, table_fn) -> str:
     return table_fn(df)
 
 
+def _flag_args(parser) -> None:
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--include-flagged", action="store_true",
+                   help="keep rows flagged superseded/duplicate (excluded by default)")
+    g.add_argument("--exclude-flag", action="append", metavar="FLAG",
+                   choices=("suspect", "column_order", "superseded", "duplicate"),
+                   help="also exclude rows with this flag, e.g. column_order (repeatable)")
+
+
+def _exclude_flags(args):
+    from xdist.results import EXCLUDED_FLAGS
+
+    if getattr(args, "include_flagged", False):
+        return ()
+    return tuple(dict.fromkeys([*EXCLUDED_FLAGS, *(getattr(args, "exclude_flag", None) or [])]))
+
+
 # -- correlate ------------------------------------------------------------------
 def _cmd_correlate(args) -> int:
     from xdist.analyses import correlate
@@ -74,7 +91,9 @@ def _cmd_correlate(args) -> int:
             models=args.model,
             metrics=args.metric,
             distances=args.distance or DISTANCE_KINDS,
-            methods=args.method or ("pearson", "spearman", "kendall"),
+            methods=args.method,
+            settings=args.setting,
+            exclude_flags=_exclude_flags(args),
             outcome=args.outcome,
             ci=args.ci,
             n_boot=args.n_boot,
@@ -133,6 +152,9 @@ def _cmd_regress(args) -> int:
 
     if args.results and args.data:
         raise ValueError("give either --results or --data, not both")
+    if args.data and any(getattr(args, a) for a in ("task", "model", "metric", "setting")):
+        raise ValueError("--task/--model/--metric/--setting filter --results; with --data, "
+                         "filter the table yourself")
     with collect_caveats() as notes:
         if args.data:
             data = _read_table(args.data)
@@ -140,6 +162,7 @@ def _cmd_regress(args) -> int:
             res = read_results(args.results or shipped_results_paths(), scale=args.scale)
             data = regression_frame(
                 res, tasks=args.task, models=args.model, metrics=args.metric,
+                settings=args.setting, exclude_flags=_exclude_flags(args),
                 source_languages=None if args.source_language == ["all"] else args.source_language,
                 codes=args.codes, impute_distances=args.impute_distances)
         report = regress(data, args.formula, cluster=args.cluster, bootstrap=args.bootstrap,
@@ -166,6 +189,7 @@ def _filters(args) -> dict:
         models=args.model,
         metrics=args.metric,
         source_languages=None if args.source_language == ["all"] else args.source_language,
+        exclude_flags=_exclude_flags(args),
     )
 
 
@@ -268,10 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--task", action="append", help="target task(s) to keep (repeatable)")
     c.add_argument("--model", action="append", help="model(s) to keep (repeatable)")
     c.add_argument("--metric", action="append", help="metric(s) to keep (repeatable)")
+    c.add_argument("--setting", action="append",
+                   help="setting(s) to keep, e.g. zero-shot (repeatable; default all)")
+    _flag_args(c)
     c.add_argument("--distance", action="append", choices=DISTANCE_KINDS,
                    help="distance kind(s) (repeatable; default all six)")
     c.add_argument("--method", action="append", choices=("pearson", "spearman", "kendall"),
-                   help="correlation method(s) (repeatable; default all three)")
+                   help="correlation method(s) (repeatable; default all three, or pearson and "
+                        "spearman with --control)")
     c.add_argument("--outcome", choices=("degradation", "degradation_relative"),
                    default="degradation", help="absolute (points) or relative degradation")
     c.add_argument("--ci", choices=("bca", "percentile"), default="bca",
@@ -337,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--task", action="append", help="target task(s) to keep (with --results)")
     r.add_argument("--model", action="append", help="model(s) to keep (with --results)")
     r.add_argument("--metric", action="append", help="metric(s) to keep (with --results)")
+    r.add_argument("--setting", action="append",
+                   help="setting(s) to keep, e.g. zero-shot (with --results; default all)")
+    _flag_args(r)
     r.add_argument("--source-language", action="append", default=None,
                    help="fine-tuning language(s) to keep (default en; 'all' keeps every one)")
     r.add_argument("--bootstrap", type=int, default=0, metavar="N",
@@ -366,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fine-tuning language(s) to keep (default en; 'all' keeps every one)")
         q.add_argument("--scale", choices=("percent", "fraction"), default="percent",
                        help="scale of the score column (default percent)")
+        _flag_args(q)
         if distances:
             q.add_argument("--codes", choices=("individual", "lang2vec"), default="individual")
             q.add_argument("--impute-distances", action="store_true", default=None,

@@ -43,16 +43,17 @@ def format_correlation_table(tab: pd.DataFrame) -> str:
     >>> row = dict(task="XNLI", model="m", setting="zero-shot", intermediate_task="",
     ...            metric="accuracy", source_language="en", run="", distance="syntactic",
     ...            method="spearman", estimate=0.5, ci_low=0.1, ci_high=0.8, p_value=0.04,
-    ...            p_adjusted=0.2, n=14, ci_method="bca", n_boot=1000, resample_unit="language",
+    ...            p_adjusted=0.2, n=14, ci_method="bca", n_boot=1000, n_perm=999,
+    ...            resample_unit="language",
     ...            adjust="holm", covariates="", outcome="degradation",
     ...            distance_codes="individual")
     >>> print(format_correlation_table(pd.DataFrame([row])))  # doctest: +NORMALIZE_WHITESPACE
     Correlation of degradation with URIEL distance (individual-language codes)
-    95% bca intervals from 1000 resamples of languages; p: permutation; p_adj: holm across all 1 rows
+    95% bca intervals from 1000 resamples of languages; p: permutation (999); p_adj: holm across all 1 rows; n: languages used
     <BLANKLINE>
-    XNLI | m | zero-shot | accuracy | n=14
-      distance   method    estimate  95% CI          p      p_adj
-      syntactic  spearman  0.500     [0.100, 0.800]  0.040  0.200
+    XNLI | m | zero-shot | accuracy | 14 languages
+      distance   method    n   estimate  95% CI          p      p_adj
+      syntactic  spearman  14  0.500     [0.100, 0.800]  0.040  0.200
     """
     if tab.empty:
         return "no correlations to show"
@@ -65,8 +66,10 @@ def format_correlation_table(tab: pd.DataFrame) -> str:
             "lang2vec-language", "lang2vec's published"
         ),
         f"{level}% {first['ci_method']} intervals from {int(first['n_boot'])} resamples of "
-        f"{first['resample_unit']}s{'' if first['resample_unit'] == 'language' else ' (clusters)'}"
-        f"; p: permutation; p_adj: {first['adjust']} across all {len(tab)} rows",
+        f"{'languages' if first['resample_unit'] == 'language' else 'families (clusters)'}"
+        + (f"; p: permutation ({int(first['n_perm'])}); p_adj: {first['adjust']} across all "
+           f"{len(tab)} rows" if first.get("n_perm", 1) else "; no p-values (--n-perm 0)")
+        + "; n: languages used",
     ]
     keys = ["task", "model", "setting", "intermediate_task", "metric", "source_language", "run"]
     for key, block in tab.groupby(keys, sort=False, dropna=False):
@@ -80,13 +83,16 @@ def format_correlation_table(tab: pd.DataFrame) -> str:
         if run:
             head.append(f"run {run}")
         n = block["n"].max()
-        head.append(f"n={int(n) if pd.notna(n) else 0}")
+        head.append(f"{int(n) if pd.notna(n) else 0} languages")
+        if block["resample_unit"].iloc[0] == "family" and "n_clusters" in block:
+            head.append(f"{int(block['n_clusters'].max())} families")
         lines.append("")
         lines.append(" | ".join(str(h) for h in head))
-        rows = [["distance", "method", "estimate", "95% CI", "p", "p_adj"]]
+        rows = [["distance", "method", "n", "estimate", "95% CI", "p", "p_adj"]]
         for r in block.itertuples():
             ci = f"[{_num(r.ci_low)}, {_num(r.ci_high)}]"
-            rows.append([r.distance, r.method, _num(r.estimate), ci, _p(r.p_value),
+            nn = str(int(r.n)) if pd.notna(r.n) else "-"
+            rows.append([r.distance, r.method, nn, _num(r.estimate), ci, _p(r.p_value),
                          _p(r.p_adjusted)])
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:

@@ -42,6 +42,8 @@ CORRELATION_COLUMNS = [
 
 #: Fewer target languages than this in an experiment gives a caveat.
 FEW_LANGUAGES = 10
+#: Fewer resampled families than this gives a caveat (cluster bootstrap).
+FEW_CLUSTERS = 10
 
 
 def correlate(
@@ -50,8 +52,9 @@ def correlate(
     tasks=None,
     models=None,
     metrics=None,
+    settings=None,
     distances=DISTANCE_KINDS,
-    methods=METHODS,
+    methods=None,
     outcome: str = "degradation",
     ci: str = "bca",
     n_boot: int = 10_000,
@@ -78,11 +81,12 @@ def correlate(
     ----------
     results : pandas.DataFrame
         A validated results table (:func:`xdist.results.read_results`).
-    tasks, models, metrics : list of str, optional
+    tasks, models, metrics, settings : list of str, optional
         Restrict to these (default: all in ``results``).
     distances : list of str
         Distance kinds (default all six, :data:`xdist.distances.DISTANCE_KINDS`).
-    methods : list of {"pearson", "spearman", "kendall"}
+    methods : list of {"pearson", "spearman", "kendall"}, optional
+        Default: all three, or Pearson and Spearman with ``control``.
     outcome : {"degradation", "degradation_relative"}
     ci : {"bca", "percentile"}
         Bootstrap interval method.
@@ -132,7 +136,15 @@ def correlate(
     >>> int(row.n), round(float(row.estimate), 2), bool(row.ci_low < row.estimate < row.ci_high)
     (81, 0.54, True)
     """
+    if methods is None:  # all that apply: Kendall has no partial version
+        methods = METHODS if control is None else ("pearson", "spearman")
     methods = check_choice("method", methods, METHODS, what="method")
+    if control is not None and "kendall" in methods:
+        raise ValueError(
+            f"method='kendall' cannot be combined with control={control!r} (there is no "
+            "standard partial Kendall correlation): use method pearson or spearman "
+            "(--method pearson --method spearman)"
+        )
     distances = check_choice("distance", distances, DISTANCE_KINDS, what="distance kind")
     check_choice("ci", [ci], ("bca", "percentile"), what="interval method")
     check_choice("cluster", [cluster], CLUSTERS, what="resampling unit")
@@ -150,6 +162,7 @@ def correlate(
         tasks=tasks,
         models=models,
         metrics=metrics,
+        settings=settings,
         source_languages=source_languages,
         kinds=distances,
         codes=codes,
@@ -175,7 +188,7 @@ def correlate(
                 f"{len(small)} experiment(s) with fewer than {min_languages} target languages "
                 f"left out (" + "; ".join(
                     f"{k[0]}/{k[1]}/{k[2]}: n={int(v)}" for k, v in small.head(4).items())
-                + ("; ..." if len(small) > 4 else "") + "); lower min_languages to keep them"
+                + ("; ..." if len(small) > 4 else "") + "); lower min_languages (--min-languages) to keep them"
             )
             if frame.empty:
                 raise ValueError(
@@ -210,6 +223,14 @@ def correlate(
             seed=seed,
         )
     _summarise_warnings(caught)
+    if cluster == "family":
+        few_cl = table[table["n_clusters"] < FEW_CLUSTERS]
+        if len(few_cl):
+            caveat(
+                f"{len(few_cl)} row(s) resample fewer than {FEW_CLUSTERS} families (smallest "
+                f"{int(few_cl['n_clusters'].min())}): a cluster bootstrap over so few families "
+                "gives intervals that are too narrow or degenerate; read them as unreliable"
+            )
     table = table.rename(columns={"variable": "distance"})
     table["outcome"] = outcome
     table["distance_codes"] = codes
@@ -239,8 +260,10 @@ def _summarise_warnings(caught) -> None:
         elif "dropped" in msg and "missing" in msg:
             continue  # already reported as the URIEL-data caveat
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            continue
+            # anything else from the statistics layer: one caveat per kind of message
+            key = re.sub(r"\(task=.*?\)(, variable\(s\)? [^:]*)?", "(...)", msg)
+            key = re.sub(r"^correlation_table: ", "", key)
+            key = re.sub(r"\[[^\]]*\]", "[...]", key)
         kinds[key] = kinds.get(key, 0) + 1
         m = re.search(r"\(task='([^']*)', model='([^']*)'", msg)
         examples.setdefault(key, f"{m.group(1)}/{m.group(2)}" if m else "")

@@ -64,6 +64,7 @@ def analysis_frame(
     tasks=None,
     models=None,
     metrics=None,
+    settings=None,
     source_languages=("en",),
     kinds=DISTANCE_KINDS,
     codes: str = "individual",
@@ -76,8 +77,8 @@ def analysis_frame(
     ----------
     results : pandas.DataFrame
         A validated results table (:func:`xdist.results.read_results`).
-    tasks, models, metrics : list of str, optional
-        Keep only these target tasks, models, metrics (default: all).
+    tasks, models, metrics, settings : list of str, optional
+        Keep only these target tasks, models, metrics, settings (default: all).
     source_languages : list of str or None
         Keep only experiments fine-tuned on these languages (default English;
         ``None`` keeps all).
@@ -112,6 +113,7 @@ def analysis_frame(
     df = _filter(df, "task", tasks, "task", "task")
     df = _filter(df, "model", models, "model", "model")
     df = _filter(df, "metric", metrics, "metric", "metric")
+    df = _filter(df, "setting", settings, "setting", "setting")
     if source_languages is not None:
         src = resolve_codes(
             [source_languages] if isinstance(source_languages, str) else source_languages,
@@ -132,7 +134,7 @@ def analysis_frame(
         if len(dropped):
             caveat(
                 f"{len(dropped)} row(s) flagged {sorted(dropped['flag'].unique())} excluded "
-                f"(e.g. {dropped['origin'].iloc[0]}); pass exclude_flags=() to keep them"
+                f"(e.g. {dropped['origin'].iloc[0]}); pass exclude_flags=() (--include-flagged) to keep them"
             )
     kept = df[df["flag"].ne("") & ~df["flag"].isin(list(exclude_flags or ()))]
     for flag, part in kept.groupby("flag"):

@@ -142,7 +142,7 @@ def _flags(df: pd.DataFrame, exclude_flags) -> pd.DataFrame:
     if len(dropped):
         caveat(
             f"{len(dropped)} row(s) flagged {sorted(dropped['flag'].unique())} excluded; "
-            "pass exclude_flags=() to keep them"
+            "pass exclude_flags=() (--include-flagged) to keep them"
         )
     df = df[~df["flag"].isin(exclude)]
     kept = df[df["flag"] != ""]

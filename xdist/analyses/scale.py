@@ -399,8 +399,8 @@ def scale_analysis(
         caveat(
             f"{len(flagged)} analysed score(s) flagged 'column_order' (language labels probably "
             f"swapped in the source) enter the fits: {', '.join(flagged[:8])}"
-            f"{', ...' if len(flagged) > 8 else ''}; pass exclude_flags=(*EXCLUDED_FLAGS, "
-            "'column_order') to check the estimates without them"
+            f"{', ...' if len(flagged) > 8 else ''}; exclude them to check the estimates "
+            "(--exclude-flag column_order; exclude_flags=(*EXCLUDED_FLAGS, 'column_order'))"
         )
     nosize = sorted(data.loc[data["log_params"].isna(), "model"].unique())
     if nosize:
