@@ -96,6 +96,7 @@ __all__ = [
     "lrt",
     "bootstrap_mixed",
     "diagnose_statsmodels",
+    "random_effects",
     "FIXED_COLUMNS",
     "RANDOM_COLUMNS",
 ]
@@ -1468,3 +1469,83 @@ def _run_boot(counts: np.ndarray, state: dict, n_jobs: int):
                              initargs=(state, True)) as ex:
         parts = list(ex.map(_boot_chunk, blocks))
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+# --------------------------------------------------------------------------- random effects
+
+
+def random_effects(result: MixedResult) -> pd.DataFrame:
+    """Predicted random effects (BLUPs, lme4's ``ranef``) of every level of every factor.
+
+    The conditional modes ``b = G Z' V^-1 (y - X beta)`` at the fitted
+    variances, computed as ``Lambda (Lambda' Z' Z Lambda + I)^-1 Lambda' Z'
+    (y - X beta)`` with the relative covariance factor ``Lambda`` (theta), as
+    lme4 does, so that a singular fit (a variance at ~0) gives deviations of
+    ~0 rather than an error.  ``se`` is the conditional standard deviation
+    (lme4's ``condVar``; the uncertainty of the fixed effects is not included).
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit of :func:`fit_mixed`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, level, term, estimate, se``: one row per level of each
+        grouping factor and each of its random terms (``term`` is
+        ``"Intercept"`` or the slope column), in the units of the response,
+        as deviations from the fixed effects.  The group's own slope of ``x``
+        is the fixed ``x`` plus its ``x`` deviation.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(6), 8)
+    >>> df = pd.DataFrame({"y": rng.normal(size=48) + g, "g": g})
+    >>> re = random_effects(fit_mixed(df, "y ~ 1 + (1 | g)"))
+    >>> re.columns.tolist(), len(re)
+    (['group', 'level', 'term', 'estimate', 'se'], 6)
+    """
+    if not isinstance(result, MixedResult):
+        raise ValueError(f"result: expected a MixedResult from fit_mixed, got "
+                         f"{type(result).__name__} (a ModelReport of xdist.analyses.regress "
+                         "keeps only the tables; fit with xdist.stats.mixed.fit_mixed)")
+    design, plan = result._design, result._plan
+    n = design.n
+    L, _, _ = _unpack(result.theta, plan)
+    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    resid = design.y - design.X @ beta
+    labels, zcols, lam_blocks = [], [], []
+    rows = np.arange(n)
+    if plan.k_re:
+        codes = design.codes[plan.primary]
+        levels = design.levels[plan.primary]
+        for j in range(len(levels)):
+            at = codes == j
+            for c in plan.re_cols:
+                zcols.append(sparse.csc_matrix((design.z[c][at], (rows[at], np.zeros(at.sum(),
+                                               dtype=np.int64))), shape=(n, 1)))
+                labels.append((plan.primary, levels[j], c))
+            lam_blocks.append(sparse.csc_matrix(L))
+    for i, (f, c) in enumerate(plan.vcs):
+        codes = design.codes[f]
+        nl = len(design.levels[f])
+        zcols.append(sparse.csc_matrix((design.z[c], (rows, codes)), shape=(n, nl)))
+        labels.extend((f, lv, c) for lv in design.levels[f])
+        lam_blocks.append(sparse.identity(nl, format="csc") * float(result.theta[plan.k_re2 + i]))
+    Z = sparse.hstack(zcols, format="csc")
+    Lam = sparse.block_diag(lam_blocks, format="csc")
+    ZL = Z @ Lam
+    q = Z.shape[1]
+    M = (ZL.T @ ZL).toarray() + np.eye(q)
+    rhs = ZL.T @ resid
+    u = np.linalg.solve(M, rhs)
+    b = Lam @ u
+    scale = float(result.random.loc[result.random["group"] == "Residual", "variance"].iloc[0])
+    lam_d = Lam.toarray()
+    cond = scale * np.einsum("ij,ij->i", lam_d @ np.linalg.inv(M), lam_d)
+    out = pd.DataFrame(labels, columns=["group", "level", "term"])
+    out["estimate"] = np.asarray(b, dtype=float)
+    out["se"] = np.sqrt(np.maximum(cond, 0.0))
+    return out
