@@ -180,3 +180,13 @@ def test_results_store_directory_is_read(tmp_path):
     (tmp_path / "notastore" / "x.txt").write_text("x")
     with pytest.raises(ResultsError, match="notastore"):
         read_results(tmp_path / "notastore")
+
+
+def test_validating_twice_is_idempotent():
+    """A validated table (Int64 seeds, canonical codes) validates again unchanged, so tables
+    from several sources can be concatenated and re-checked."""
+    once = validate_results(table(seed=[1, 1, 1], language=["eng", "deu", "swa"]))
+    twice = validate_results(once.drop(columns="origin"))
+    pd.testing.assert_frame_equal(once.drop(columns="origin"), twice.drop(columns="origin"))
+    both = validate_results(pd.concat([once, validate_results(table(run="b"))]))
+    assert len(both) == 6

@@ -462,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--unit", choices=("language", "family"), default="language")
     q.set_defaults(func=_cmd_loo)
 
+    from xdist.report.cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
+
     q = sub.add_parser("models", help="the pretrained-models table (parameters, provenance)")
     q.add_argument("--family", action="append", help="model families to keep")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")

@@ -316,7 +316,7 @@ def validate_results(
     for col in RESULT_COLUMNS:
         if col in ("score", "seed"):
             continue
-        s = df[col]
+        s = df[col].astype(object)
         s = s.where(s.notna(), "").astype(str).str.strip()
         df[col] = s.replace({"nan": "", "None": "", "<NA>": ""}) if col != "note" else s
     for col in _TEXT_REQUIRED:
@@ -350,7 +350,8 @@ def validate_results(
         df[col] = canon.astype(str)
 
     # -- seed ------------------------------------------------------------------
-    seed_txt = df["seed"].where(df["seed"].notna(), "").astype(str).str.strip()
+    seed_obj = df["seed"].astype(object)  # an already validated table holds Int64
+    seed_txt = seed_obj.where(seed_obj.notna(), "").astype(str).str.strip()
     seed_txt = seed_txt.replace({"nan": "", "None": "", "<NA>": ""})
     seed_num = pd.to_numeric(seed_txt.replace("", np.nan), errors="coerce")
     bad = (seed_txt != "") & (seed_num.isna() | (seed_num % 1 != 0))
@@ -362,7 +363,7 @@ def validate_results(
     df["seed"] = seed_num.astype("Int64")
 
     # -- score -----------------------------------------------------------------
-    raw = df["score"]
+    raw = df["score"].astype(object)
     score = pd.to_numeric(raw, errors="coerce").astype(float)
     missing = raw.isna() | (raw.astype(str).str.strip() == "")
     if missing.any():
