@@ -149,11 +149,14 @@ def test_help_does_not_import_torch():
                     raise ImportError('blocked ' + name)
         sys.meta_path.insert(0, Block())
         from xdist.cli import main
-        for argv in (['--help'], ['correlate', '--help'], ['distances', '--help']):
+        for argv in (['--help'], ['correlate', '--help'], ['distances', '--help'],
+                     ['report', '--help'], ['regress', '--help']):
             try:
                 main(argv)
             except SystemExit as e:
                 assert e.code == 0, e.code
+        # help stays fast: no pandas, scipy or matplotlib behind it
+        assert not any(m.split('.')[0] in ('pandas', 'scipy', 'matplotlib') for m in sys.modules)
         import xdist.analyses, xdist.stats, xdist.distances, xdist.results
         assert not any(m.split('.')[0] in ('torch', 'transformers') for m in sys.modules)
         print('ok')

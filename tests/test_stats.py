@@ -513,3 +513,23 @@ def test_local_rankdata_equals_scipy():
         for m in ("average", "min", "dense"):
             assert np.array_equal(_rankdata(a, method=m, axis=0), sps.rankdata(a, method=m, axis=0))
             assert np.array_equal(_rankdata(a[:, 0], method=m), sps.rankdata(a[:, 0], method=m))
+
+
+def test_correlation_table_same_for_any_n_jobs():
+    import warnings as _w
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"language": [f"l{i}" for i in range(60)],
+                       "g": np.repeat(["a", "b", "c", "d"], 15),
+                       "x": rng.normal(size=60)})
+    df["y"] = df["x"] + rng.normal(size=60)
+    df.loc[df.g == "d", "x"] = 1.0  # a constant variable: warnings must come back from workers
+    kw = dict(x="x", y="y", by="g", n_boot=300, n_perm=99, seed=4)
+    with _w.catch_warnings(record=True) as one:
+        _w.simplefilter("always")
+        a = correlation_table(df, n_jobs=1, **kw)
+    with _w.catch_warnings(record=True) as two:
+        _w.simplefilter("always")
+        b = correlation_table(df, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(a, b)
+    assert [str(w.message) for w in one] == [str(w.message) for w in two] != []

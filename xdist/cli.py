@@ -105,6 +105,7 @@ def _cmd_correlate(args) -> int:
             source_languages=None if args.source_language == ["all"] else args.source_language,
             impute_distances=args.impute_distances,
             min_languages=args.min_languages,
+            n_jobs=args.jobs,
             seed=args.seed,
         )
     _write_output(_render(tab, args.format, format_correlation_table), args.output)
@@ -327,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--min-languages", type=int, default=5,
                    help="leave out experiments with fewer target languages (default 5)")
     c.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    c.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes for the bootstrap (default: 2 or the number of cores); "
+                        "the table does not depend on it")
     c.add_argument("--format", choices=("table", "csv", "json"), default="table")
     c.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
     c.set_defaults(func=_cmd_correlate)

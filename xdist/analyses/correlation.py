@@ -69,6 +69,7 @@ def correlate(
     impute_distances: bool | None = None,
     min_languages: int | None = 5,
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Correlate degradation with each distance kind, per experiment.
 
@@ -118,6 +119,8 @@ def correlate(
         caveat); ``None`` keeps all (groups with fewer than 3 get NaN).
     seed : int
         Seed of the bootstrap and permutations; the same seed gives the same table.
+    n_jobs : int
+        Processes for the bootstrap (the table does not depend on it).
 
     Returns
     -------
@@ -221,6 +224,7 @@ def correlate(
             alpha=alpha,
             adjust=adjust,
             seed=seed,
+            n_jobs=n_jobs,
         )
     _summarise_warnings(caught)
     if cluster == "family":

@@ -18,8 +18,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from xdist.report.build import REPORT_STEPS, build_report
-from xdist.report.content import Report
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the builder imports pandas and the analyses: loaded on first use,
+    from xdist.report.content import Report  # so that `xdist --help` stays fast
 
 __all__ = ["FORMATS", "Report", "build_report", "make_report", "write_report"]
 
@@ -38,7 +40,7 @@ def _check_output(path, fmt: str) -> Path:
     return p
 
 
-def write_report(report: Report, path, *, format: str = "pdf") -> Path:  # noqa: A002
+def write_report(report: "Report", path, *, format: str = "pdf") -> Path:  # noqa: A002
     """Write ``report`` to ``path`` as ``"pdf"`` or ``"html"``, atomically.
 
     The file is written to a temporary file in the same folder and moved into
@@ -70,8 +72,9 @@ def write_report(report: Report, path, *, format: str = "pdf") -> Path:  # noqa:
     return p
 
 
-def make_report(output, *, format: str = "pdf", progress=None, **kwargs) -> Report:  # noqa: A002
+def make_report(output, *, format: str = "pdf", progress=None, **kwargs) -> "Report":  # noqa: A002
     """Build the report (:func:`build_report` keywords) and write it to ``output``."""
+    from xdist.report.build import REPORT_STEPS, build_report
     from xdist.report.progress import Progress
 
     _check_output(output, format)  # fail before the long work
@@ -81,3 +84,15 @@ def make_report(output, *, format: str = "pdf", progress=None, **kwargs) -> Repo
     write_report(report, output, format=format)
     progress.done()
     return report
+
+
+def __getattr__(name):
+    if name in ("build_report", "REPORT_STEPS"):
+        from xdist.report import build
+
+        return getattr(build, name)
+    if name == "Report":
+        from xdist.report.content import Report
+
+        return Report
+    raise AttributeError(f"module 'xdist.report' has no attribute {name!r}")

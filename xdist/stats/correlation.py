@@ -1015,6 +1015,7 @@ def correlation_table(
     alpha: float = 0.05,
     adjust: str = "holm",
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Correlations of one or several variables with an outcome, per group, in one table.
 
@@ -1054,6 +1055,10 @@ def correlation_table(
         Seed; each group's resamples and permutations derive from it and
         from the group's key and units, so a group's result does not depend
         on the other groups or on row order.
+    n_jobs : int, default 1
+        Processes over which the groups are spread (forked; POSIX only).  The
+        table is the same for any ``n_jobs``: each group has its own random
+        stream.
 
     Returns
     -------
@@ -1130,21 +1135,59 @@ def correlation_table(
         groups = list(data.groupby(bys, sort=True, dropna=False, observed=True))
     else:
         groups = [((), data)]
+    tasks = []
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        label = _label(bys, key)
-        rows.extend(
-            _table_group(
-                g, key, label, bys, xs, ycol, ucol, ccol, covs, meths, ci, n_boot, n_perm,
-                alpha, seed,
-            )
-        )
+        tasks.append((g, key, _label(bys, key), bys, xs, ycol, ucol, ccol, covs, meths, ci,
+                      n_boot, n_perm, alpha, seed))
+    n_jobs = check_int("n_jobs", n_jobs, 1)
+    for group_rows in _run_groups(tasks, n_jobs):
+        rows.extend(group_rows)
     out = pd.DataFrame(rows, columns=bys + TABLE_COLUMNS)
     out["p_adjusted"] = adjust_pvalues(out["p_value"].to_numpy(dtype=np.float64), adjust)
     out["adjust"] = adjust
     for c in ("n", "n_clusters", "n_boot", "n_perm"):
         out[c] = out[c].astype(np.int64)
     return out
+
+
+def _groups_in_process(tasks):
+    """Run groups in a worker; return each group's rows and the warnings it raised."""
+    out = []
+    for t in tasks:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows = _table_group(*t)
+        out.append((rows, [(w.category, str(w.message)) for w in caught]))
+    return out
+
+
+def _run_groups(tasks, n_jobs: int):
+    """Rows of every group, in input order; groups spread over ``n_jobs`` processes.
+
+    Every group has its own random stream (from ``seed`` and its key), so the
+    result does not depend on ``n_jobs``.  Workers are forked (POSIX), get
+    groups balanced by size, and their warnings are re-emitted here in order.
+    """
+    import multiprocessing as mp
+
+    if n_jobs <= 1 or len(tasks) < 2 or "fork" not in mp.get_all_start_methods():
+        for t in tasks:
+            yield _table_group(*t)
+        return
+    n_jobs = min(n_jobs, len(tasks))
+    order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0]))
+    parts = [order[j::n_jobs] for j in range(n_jobs)]
+    with mp.get_context("fork").Pool(n_jobs) as pool:
+        done = pool.map(_groups_in_process, [[tasks[i] for i in part] for part in parts])
+    results = {}
+    for part, res in zip(parts, done):
+        results.update(zip(part, res))
+    for i in range(len(tasks)):
+        rows, caught = results[i]
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=4)
+        yield rows
 
 
 def _table_group(
