@@ -492,12 +492,12 @@ _TOLERANCES = {"fit": {"ftol": 1e-14, "gtol": 1e-8},
                "bootstrap": {"ftol": 1e-10, "gtol": 1e-6}}
 
 
-def _optimize(model, theta0: np.ndarray, plan: _Plan, reml: bool, maxiter: int,
-              tol: str = "fit") -> _Opt:
-    model.reml = reml
-    bounds = _theta_bounds(plan)
-    lower = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
-    theta0 = np.maximum(np.asarray(theta0, dtype=float), lower)
+def _objective(model):
+    """Negative profiled log-likelihood and its gradient in theta, for scipy.optimize.
+
+    Numerical failures (singular matrices, overflow) give ``inf`` so that the
+    optimizer backs off instead of stopping.
+    """
 
     def fun(theta):
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -510,6 +510,18 @@ def _optimize(model, theta0: np.ndarray, plan: _Plan, reml: bool, maxiter: int,
         if not np.isfinite(f) or not np.all(np.isfinite(g)):
             return np.inf, np.zeros_like(theta)
         return f, g
+
+    return fun
+
+
+def _optimize(model, theta0: np.ndarray, plan: _Plan, reml: bool, maxiter: int,
+              tol: str = "fit") -> _Opt:
+    model.reml = reml
+    bounds = _theta_bounds(plan)
+    lower = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
+    theta0 = np.maximum(np.asarray(theta0, dtype=float), lower)
+
+    fun = _objective(model)
 
     if maxiter == 0:
         f, g = fun(theta0)
@@ -1264,17 +1276,7 @@ def _newton_warm(model, theta0, hess_inv0, plan, reml, maxiter):
     """
     model.reml = reml
 
-    def fun(theta):
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                f = -model.loglike(theta, profile_fe=True)
-                g = -model.score(theta, profile_fe=True)
-            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
-                return np.inf, np.zeros_like(theta)
-        if not np.isfinite(f) or not np.all(np.isfinite(g)):
-            return np.inf, np.zeros_like(theta)
-        return f, g
+    fun = _objective(model)
 
     res = optimize.minimize(fun, theta0, jac=True, method="BFGS",
                             options={"hess_inv0": hess_inv0, "gtol": 1e-5,
