@@ -470,6 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
 
+    from xdist.train.cli import add_parser as add_train_parser
+
+    add_train_parser(sub)
+
     q = sub.add_parser("models", help="the pretrained-models table (parameters, provenance)")
     q.add_argument("--family", action="append", help="model families to keep")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")

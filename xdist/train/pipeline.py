@@ -1,0 +1,580 @@
+"""The three phases of Phang et al. (2020) as one resumable run.
+
+1. **Intermediate** (optional): the pretrained encoder is trained on one or
+   more English intermediate tasks, one head per task, batches of one task
+   at a time mixed by size or temperature (:mod:`xdist.train.sampling`);
+   model selection on the mean English development score.
+2. **Target**: the encoder of phase 1 (or the pretrained one) gets a fresh
+   head and is trained on the target task's English training data (SQuAD
+   v1.1 for XQuAD, MLQA and TyDiQA-GoldP, as in XTREME), keeping the
+   checkpoint best on English dev.  Retrieval tasks (BUCC, Tatoeba) have no
+   training data and skip it.
+3. **Evaluation** on every language of the target task, in one length-sorted
+   pass (:mod:`xdist.train.evaluate`), each language's scores written to the
+   results store (:mod:`xdist.store`) as soon as they exist.
+
+Every phase runs on the transformers ``Trainer`` (bf16 on GPUs that support
+it, else fp16 on GPU; SDPA attention; length-grouped dynamic padding) and
+saves its result with :func:`xdist.train.model.save_phase`; the next phase
+loads the encoder with its fingerprint checked, so weights cannot be lost
+between phases without an error.
+
+**Resuming.** Start the same command again: finished phases are skipped, an
+interrupted phase resumes from its last Trainer checkpoint, and languages
+already in the store are not evaluated again.  A different configuration in
+the same ``--output`` is refused.
+
+Examples
+--------
+>>> import tempfile
+>>> from xdist.train.pipeline import run_smoke
+>>> summary = run_smoke(tempfile.mkdtemp(), tasks=("XNLI",), intermediate=("MNLI",))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from xdist.train.config import PhaseConfig, TrainConfig
+from xdist.train.model import (
+    TransferModel,
+    WeightTransferError,
+    load_encoder,
+    load_phase,
+    save_phase,
+    saved_fingerprint,
+)
+
+__all__ = ["PhaseResult", "RunSummary", "run", "train_phase"]
+
+log = logging.getLogger("xdist.train")
+
+CONFIG_FILE = "config.json"
+DONE_FILE = "DONE.json"
+
+
+@dataclass
+class PhaseResult:
+    """What a phase left behind."""
+
+    name: str
+    path: Path
+    skipped: bool
+    dev_scores: dict[str, float] = field(default_factory=dict)
+    train_samples_per_second: float | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run` did: phases, per-language scores, and where they are stored."""
+
+    config: TrainConfig
+    phases: list[PhaseResult]
+    scores: dict[str, dict[str, float]]
+    store: Path
+    run_id: str
+    evaluated: list[str]
+    resumed_languages: list[str]
+    seconds: float
+
+    def table(self):
+        """The run's scores as a results table (``xdist.store.read_store``)."""
+        from xdist.store import read_store
+
+        df = read_store(self.store)
+        return df[df["source"].str.contains(self.run_id, regex=False)].reset_index(drop=True)
+
+
+# ---- devices and precision ------------------------------------------------------------------
+
+
+def device_and_dtype(precision: str = "auto") -> tuple[torch.device, torch.dtype | None]:
+    """The device to run on and the mixed-precision dtype (``None``: float32)."""
+    if torch.cuda.is_available():
+        dev = torch.device("cuda")
+        if precision == "auto":
+            return dev, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dev = torch.device("cpu")
+        if precision == "auto":
+            return dev, None
+    if precision in ("bf16", "fp16") and dev.type == "cpu" and precision == "fp16":
+        raise ValueError("precision='fp16' is not valid on CPU: expected 'bf16', 'fp32' or 'auto'")
+    return dev, {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}[precision]
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+
+def _train_task(target):
+    from xdist.train.tasks import get_task
+
+    return get_task(target.train_task) if target.train_task else target
+
+
+def _dev_source(task):
+    """(task, split) whose English data selects the model for ``task``."""
+    from xdist.train.tasks import get_task
+
+    for t in (task, get_task(task.train_task) if task.train_task else None):
+        if t is None:
+            continue
+        for split in ("dev", "validation"):
+            if split in t.splits and (t.train_language in t.languages or len(t.languages) == 1):
+                return t, split
+    return None, None
+
+
+def _load(task, split, language, cfg: TrainConfig, *, require_labels=True, limit=None):
+    from xdist.train.readers import load_examples
+
+    return load_examples(task, split, language, data_dir=cfg.data_dir, layout=cfg.layout,
+                         require_labels=require_labels, limit=limit)
+
+
+def _encode_kwargs(phase: PhaseConfig) -> dict:
+    return {"max_length": phase.max_length, "doc_stride": phase.doc_stride,
+            "max_query_length": phase.max_query_length}
+
+
+# ---- the Trainer --------------------------------------------------------------------------
+
+
+class _MultiTaskDataset(torch.utils.data.Dataset):
+    """Concatenated per-task feature datasets; rows carry their task's name."""
+
+    def __init__(self, parts: Mapping[str, object]):
+        self.parts = dict(parts)
+        self.names = list(self.parts)
+        self.starts = np.cumsum([0, *(len(d) for d in self.parts.values())])
+
+    def __len__(self):
+        return int(self.starts[-1])
+
+    def _locate(self, i: int) -> tuple[str, int]:
+        k = int(np.searchsorted(self.starts, i, side="right") - 1)
+        return self.names[k], int(i - self.starts[k])
+
+    def __getitem__(self, i):
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, indices):
+        task, first = self._locate(indices[0])
+        start = int(self.starts[self.names.index(task)])
+        local = [int(i) - start for i in indices]
+        if min(local) < 0 or max(local) >= len(self.parts[task]):
+            raise IndexError("a batch mixes tasks; TaskBatchSampler never does that")
+        cols = self.parts[task][local]
+        keys = list(cols)
+        rows = [dict(zip(keys, vals)) for vals in zip(*(cols[k] for k in keys))]
+        for r in rows:
+            r["task"] = task
+        return rows
+
+
+class _TaskCollator:
+    """Pads a one-task batch with the features' collator and adds ``task``."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __call__(self, rows):
+        task = rows[0]["task"]
+        batch = self.base([{k: v for k, v in r.items() if k != "task"} for r in rows])
+        batch["task"] = task
+        return batch
+
+
+def _make_trainer_class():
+    from safetensors.torch import load_model, save_model
+    from transformers import Trainer
+
+    class PhaseTrainer(Trainer):
+        """Trainer with one-task length-grouped batches, xdist's dev evaluation and strict loading."""
+
+        def __init__(self, *args, batch_sampler=None, dev_evaluator=None, **kwargs):
+            self._xdist_batch_sampler = batch_sampler
+            self._xdist_dev = dev_evaluator
+            super().__init__(*args, **kwargs)
+
+        def get_train_dataloader(self):
+            from torch.utils.data import DataLoader
+
+            dl = DataLoader(
+                self.train_dataset, batch_sampler=self._xdist_batch_sampler, collate_fn=self.data_collator,
+                num_workers=self.args.dataloader_num_workers, pin_memory=self.args.dataloader_pin_memory,
+            )
+            return self.accelerator.prepare(dl)
+
+        def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
+            start = time.time()
+            scores = self._xdist_dev(self.model) if self._xdist_dev else {}
+            metrics = {f"{metric_key_prefix}_{k}": v for k, v in scores.items()}
+            metrics[f"{metric_key_prefix}_runtime"] = round(time.time() - start, 4)
+            metrics["epoch"] = self.state.epoch
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+            return metrics
+
+        # Strict, tied-weight-safe checkpoints for a model that is not a PreTrainedModel.
+        def _save(self, output_dir=None, state_dict=None):
+            output_dir = output_dir or self.args.output_dir
+            os.makedirs(output_dir, exist_ok=True)
+            save_model(self.accelerator.unwrap_model(self.model), os.path.join(output_dir, "model.safetensors"))
+
+        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            model = model or self.model
+            path = os.path.join(resume_from_checkpoint, "model.safetensors")
+            try:
+                load_model(model, path, strict=True, device=str(self.args.device))
+            except RuntimeError as err:
+                raise WeightTransferError(
+                    f"checkpoint {path} does not match the model being trained: {str(err)[:300]}"
+                ) from None
+
+        def _load_best_model(self):
+            best = self.state.best_model_checkpoint
+            if best:
+                self._load_from_checkpoint(best)
+
+    return PhaseTrainer
+
+
+def _dev_evaluator(model_tasks: Mapping[str, object], dev: Mapping[str, object], tokenizer, cfg: TrainConfig,
+                   phase: PhaseConfig, device, dtype) -> Callable:
+    """A function model -> {task_metric: score, "score": mean primary} on English dev."""
+    from xdist.train.evaluate import evaluate_languages
+
+    def evaluate(model) -> dict[str, float]:
+        out: dict[str, float] = {}
+        primaries = []
+        for name, (task, examples) in dev.items():
+            scores = evaluate_languages(
+                model, task, {task.train_language: examples}, tokenizer, head=name,
+                encode_kwargs=_encode_kwargs(phase), batch_size=cfg.eval.batch_size, device=device, dtype=dtype,
+            )[task.train_language]
+            for metric, value in scores.items():
+                out[f"{name}_{metric}"] = float(value)
+            primaries.append(float(scores[task.primary_metric]))
+        out["score"] = float(np.mean(primaries)) if primaries else float("nan")
+        return out
+
+    return evaluate
+
+
+def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[object, object]],
+                dev: Mapping[str, tuple[object, object]], tokenizer, cfg: TrainConfig, phase: PhaseConfig,
+                out_dir: Path, *, device=None, dtype=None) -> PhaseResult:
+    """Train ``model`` on ``train`` (head name -> (task, examples)); resumable.
+
+    Checkpoints go to ``out_dir/checkpoints``; the result (best checkpoint on
+    English dev when ``phase.model_selection``) is saved to ``out_dir/final``
+    by :func:`save_phase`, and ``out_dir/DONE.json`` marks the phase done.
+    """
+    from transformers import TrainingArguments
+
+    from xdist.train import features as F
+    from xdist.train.sampling import TaskBatchSampler
+
+    start = time.time()
+    ckpt_dir = out_dir / "checkpoints"
+    encoded = {}
+    for head, (task, examples) in train.items():
+        encoded[head] = F.encode(task, examples, tokenizer, train=True, **_encode_kwargs(phase))
+    lengths = {head: feats["length"] for head, feats in encoded.items()}
+    sampler = TaskBatchSampler(
+        lengths, phase.per_device_batch_size, sampling=phase.sampling, temperature=phase.temperature,
+        seed=cfg.seed, group_by_length=cfg.group_by_length,
+    )
+    dataset = _MultiTaskDataset(encoded)
+    select = phase.model_selection and bool(dev)
+    strategy = "steps" if phase.eval_steps else "epoch"
+    if dtype == torch.bfloat16:
+        mixed = {"bf16": True}
+    elif dtype == torch.float16:
+        mixed = {"fp16": True}
+    else:
+        mixed = {}
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        per_device_train_batch_size=phase.per_device_batch_size,
+        per_device_eval_batch_size=cfg.eval.batch_size,
+        gradient_accumulation_steps=phase.gradient_accumulation_steps,
+        learning_rate=phase.learning_rate,
+        num_train_epochs=phase.num_train_epochs,
+        max_steps=phase.max_steps,
+        warmup_steps=phase.warmup_ratio,
+        weight_decay=phase.weight_decay,
+        max_grad_norm=phase.max_grad_norm,
+        lr_scheduler_type="linear",
+        eval_strategy=strategy if select else "no",
+        save_strategy=strategy,
+        eval_steps=phase.eval_steps,
+        save_steps=phase.eval_steps or 500,
+        save_total_limit=phase.save_total_limit,
+        load_best_model_at_end=select,
+        metric_for_best_model="score" if select else None,
+        greater_is_better=True if select else None,
+        logging_steps=phase.logging_steps,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=cfg.dataloader_num_workers,
+        disable_tqdm=not sys.stderr.isatty(),
+        use_cpu=device is not None and device.type == "cpu",
+        **mixed,
+    )
+    dev_eval = _dev_evaluator(train, dev, tokenizer, cfg, phase, device, dtype) if dev else None
+    Trainer = _make_trainer_class()
+    trainer = Trainer(
+        model=model, args=args, train_dataset=dataset,
+        eval_dataset=dataset if select else None,
+        data_collator=_TaskCollator(F.Collator(tokenizer)),
+        batch_sampler=sampler, dev_evaluator=dev_eval,
+    )
+    resume = _last_checkpoint(ckpt_dir)
+    if resume:
+        log.info("%s: resuming from %s", name, resume)
+    output = trainer.train(resume_from_checkpoint=resume)
+    dev_scores = dev_eval(trainer.model) if dev_eval else {}
+    final = save_phase(trainer.model, out_dir / "final", tokenizer=tokenizer,
+                       extra={"phase": name, "dev_scores": dev_scores,
+                              "best_checkpoint": trainer.state.best_model_checkpoint})
+    sps = output.metrics.get("train_samples_per_second")
+    _write_json(out_dir / DONE_FILE, {"phase": name, "dev_scores": dev_scores, "train_metrics": output.metrics,
+                                      "best_checkpoint": trainer.state.best_model_checkpoint})
+    return PhaseResult(name, final, skipped=False, dev_scores=dev_scores, train_samples_per_second=sps,
+                       seconds=time.time() - start)
+
+
+def _last_checkpoint(path: Path) -> str | None:
+    if not path.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(path))
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+
+def _check_output(cfg: TrainConfig) -> None:
+    out = Path(cfg.output)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / CONFIG_FILE
+    identity = {"identity": cfg.identity(), "model": cfg.model, "data_dir": cfg.data_dir}
+    if path.is_file():
+        old = json.loads(path.read_text())
+        old_identity = {k: old.get(k) for k in identity}
+        if old_identity != identity:
+            diff = sorted(_diff(old_identity, identity))
+            raise ValueError(
+                f"output={cfg.output!r} holds a run with a different configuration (differs in "
+                f"{', '.join(diff[:6])}): give another --output, or delete that directory to start over"
+            )
+        return
+    _write_json(path, {**identity, "config": cfg.to_dict(), "xdist": {"written": time.strftime("%Y-%m-%dT%H:%M:%S")}})
+
+
+def _diff(a, b, prefix=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            yield from _diff(a.get(k), b.get(k), f"{prefix}{k}.")
+    elif a != b:
+        yield prefix.rstrip(".")
+
+
+def _phase_done(out_dir: Path) -> bool:
+    return (out_dir / DONE_FILE).is_file() and (out_dir / "final" / "heads.json").is_file()
+
+
+def run(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) -> RunSummary:
+    """Run (or resume) intermediate training, target training and evaluation.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        See :mod:`xdist.train.config`.
+    progress : callable, optional
+        Receives one-line progress messages.
+
+    Returns
+    -------
+    RunSummary
+    """
+    from transformers import AutoTokenizer
+
+    from xdist.store import ResultsStore
+    from xdist.train.tasks import get_task
+
+    t0 = time.time()
+    cfg = cfg.validate()
+    say = progress or (lambda msg: log.info(msg))
+    _check_output(cfg)
+    out = Path(cfg.output)
+    device, dtype = device_and_dtype(cfg.precision)
+    torch.manual_seed(cfg.seed)
+    tokenizer = AutoTokenizer.from_pretrained(_model_dir(cfg.model), local_files_only=True)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"model={cfg.model!r} has no fast tokenizer (tokenizer.json); xdist needs one")
+    target = get_task(cfg.target)
+    phases: list[PhaseResult] = []
+    encoder_dir: Path | str = cfg.model
+    fingerprint: str | None = None
+
+    # Phase 1: intermediate task(s).
+    if cfg.intermediate:
+        pdir = out / "phase1-intermediate"
+        if _phase_done(pdir):
+            say(f"phase 1 ({', '.join(cfg.intermediate)}): done earlier, skipped")
+            phases.append(PhaseResult("intermediate", pdir / "final", skipped=True,
+                                      dev_scores=json.loads((pdir / DONE_FILE).read_text())["dev_scores"]))
+        else:
+            say(f"phase 1: intermediate training on {', '.join(cfg.intermediate)}")
+            tasks = [get_task(t) for t in cfg.intermediate]
+            ph = cfg.intermediate_phase
+            train = {t.name: (t, _load(t, "train", t.train_language, cfg, limit=ph.max_train_examples))
+                     for t in tasks}
+            dev = _dev_sets(tasks, cfg, ph)
+            encoder = load_encoder(cfg.model, attn_implementation=cfg.attn_implementation)
+            model = TransferModel(encoder, {t.name: t.format for t in tasks}, _n_labels(tasks))
+            phases.append(train_phase("intermediate", model, train, dev, tokenizer, cfg, ph, pdir,
+                                      device=device, dtype=dtype))
+            del model, encoder
+        encoder_dir = pdir / "final" / "encoder"
+        fingerprint = saved_fingerprint(encoder_dir)
+        if fingerprint is None:
+            raise WeightTransferError(f"{encoder_dir} has no fingerprint.json: phase 1 did not finish saving")
+
+    # Phase 2: target task in English.
+    model: TransferModel | None = None
+    if target.format == "retrieval":
+        say(f"phase 2: {target.name} is a retrieval task without training data, skipped")
+        encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
+                               attn_implementation=cfg.attn_implementation)
+    else:
+        pdir = out / "phase2-target"
+        if _phase_done(pdir):
+            say(f"phase 2 ({target.name}): done earlier, skipped")
+            phases.append(PhaseResult("target", pdir / "final", skipped=True,
+                                      dev_scores=json.loads((pdir / DONE_FILE).read_text())["dev_scores"]))
+        else:
+            src = _train_task(target)
+            ph = cfg.target_phase
+            say(f"phase 2: target training on English {src.name}" +
+                (f" (for {target.name})" if src is not target else ""))
+            train = {target.name: (src, _load(src, "train", src.train_language, cfg, limit=ph.max_train_examples))}
+            dev_task, dev_split = _dev_source(target)
+            dev = {}
+            if dev_task is not None and ph.model_selection:
+                dev = {target.name: (dev_task, _load(dev_task, dev_split, dev_task.train_language, cfg,
+                                                     limit=ph.max_dev_examples))}
+            encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
+                                   attn_implementation=cfg.attn_implementation)
+            model = TransferModel(encoder, {target.name: target.format}, _n_labels([target]))
+            phases.append(train_phase("target", model, train, dev, tokenizer, cfg, ph, pdir,
+                                      device=device, dtype=dtype))
+        model = load_phase(pdir / "final", attn_implementation=cfg.attn_implementation)
+        encoder = model.encoder
+
+    # Phase 3: every language.
+    store = ResultsStore(cfg.store_path, create=True)
+    source = f"xdist train --output {os.path.abspath(cfg.output)}"
+    srun = store.start_run(
+        cfg.identity(), cfg.seed, model=cfg.name, setting=cfg.setting,
+        intermediate_task=",".join(sorted(cfg.intermediate)), target_task=target.name, source=source,
+    )
+    languages = list(cfg.eval.languages or target.languages)
+    split = cfg.eval.split or target.eval_split
+    done = [lang for lang in languages if srun.done("eval", lang)]
+    todo = [lang for lang in languages if lang not in done]
+    if done:
+        say(f"phase 3: {len(done)} languages already in the store, skipped")
+    say(f"phase 3: evaluating {target.name} {split} in {len(todo)} languages")
+    scores: dict[str, dict[str, float]] = {}
+    note = ""
+    if target.format == "retrieval":
+        from xdist.train.retrieval import default_layer
+
+        layer = cfg.eval.retrieval_layer if cfg.eval.retrieval_layer is not None else default_layer(encoder.config)
+        note = f"layer={layer} pooling={cfg.eval.retrieval_pooling}"
+
+    def record(lang: str, values: dict) -> None:
+        keep = {k: float(v) for k, v in values.items() if k in target.metrics and np.isfinite(v)}
+        srun.record_scores(lang, keep, split=split, phase="eval", note=note)
+        scores[lang] = keep
+
+    try:
+        if target.format == "retrieval":
+            _evaluate_retrieval(target, encoder, tokenizer, cfg, split, todo, record, device, layer)
+        elif todo:
+            model.to(device)
+            examples = {lang: _load(target, split, lang, cfg) for lang in todo}
+            from xdist.train.evaluate import evaluate_languages
+
+            evaluate_languages(
+                model, target, examples, tokenizer, encode_kwargs=_encode_kwargs(cfg.target_phase),
+                batch_size=cfg.eval.batch_size, device=device, dtype=dtype,
+                batched=cfg.eval.batched_languages, on_language=record,
+            )
+    except BaseException as err:
+        srun.finish("stopped" if isinstance(err, KeyboardInterrupt) else "failed")
+        raise
+    srun.finish("finished")
+    say(f"done: {len(scores)} languages scored; results in {cfg.store_path}")
+    return RunSummary(cfg, phases, scores, Path(cfg.store_path), srun.run_id, todo, done, time.time() - t0)
+
+
+def _model_dir(path: str) -> str:
+    from xdist.train.model import _check_model_dir
+
+    return str(_check_model_dir(path))
+
+
+def _n_labels(tasks) -> dict[str, int]:
+    return {t.name: t.n_labels for t in tasks if t.format in ("sentence_pair", "tagging")}
+
+
+def _dev_sets(tasks, cfg: TrainConfig, phase: PhaseConfig) -> dict:
+    if not phase.model_selection:
+        return {}
+    dev = {}
+    for t in tasks:
+        dt, split = _dev_source(t)
+        if dt is not None:
+            dev[t.name] = (dt, _load(dt, split, dt.train_language, cfg, limit=phase.max_dev_examples))
+    return dev
+
+
+def _evaluate_retrieval(target, encoder, tokenizer, cfg: TrainConfig, split: str, languages, record,
+                        device, layer: int) -> None:
+    from xdist.train.readers import load_retrieval
+    from xdist.train.retrieval import evaluate_retrieval
+
+    encoder.to(device)
+    for lang in languages:
+        data = load_retrieval(target, split, lang, data_dir=cfg.data_dir, layout=cfg.layout)
+        result = evaluate_retrieval(target, encoder, tokenizer, data, layer=layer,
+                                    pooling=cfg.eval.retrieval_pooling, batch_size=cfg.eval.batch_size,
+                                    max_length=cfg.eval.retrieval_max_length, device=device)
+        record(lang, result.scores)
