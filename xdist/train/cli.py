@@ -42,7 +42,7 @@ def add_parser(sub):
     t.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
     t.add_argument("--config", metavar="FILE", help="TOML or JSON config (see docs/training.md)")
     t.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
-                   help="override a config value, e.g. target.learning_rate=2e-5 (repeatable)")
+                   help="override a config value, e.g. target_phase.learning_rate=2e-5 (repeatable)")
     t.add_argument("--store", metavar="DIR", help="results store (default OUTPUT/store)")
     t.add_argument("--model-name", metavar="NAME", help="model name in the results table "
                                                          "(default: the model directory's name)")

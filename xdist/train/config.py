@@ -2,8 +2,8 @@
 
 A run is described by one :class:`TrainConfig`.  Values come, in increasing
 precedence, from the defaults below, a config file (TOML or JSON, the same
-keys, hyperparameters in ``[intermediate]``, ``[target]`` and ``[eval]``
-tables), and command-line flags (``--seed 2``, ``--set target.learning_rate=1e-5``).
+keys, hyperparameters in ``[intermediate_phase]``, ``[target_phase]`` and ``[eval]``
+tables), and command-line flags (``--seed 2``, ``--set target_phase.learning_rate=1e-5``).
 The resolved configuration is written next to the run's output and into the
 results store with every score, so a number can always be traced to the
 settings that made it.
@@ -16,13 +16,13 @@ Examples
 >>> cfg = TrainConfig(model="models/xlmr", target="XNLI", intermediate=("MNLI",))
 >>> cfg.target_phase.learning_rate
 1e-05
->>> cfg = apply_overrides(cfg, ["target.learning_rate=2e-5", "seed=3"])
+>>> cfg = apply_overrides(cfg, ["target_phase.learning_rate=2e-5", "seed=3"])
 >>> cfg.target_phase.learning_rate, cfg.seed
 (2e-05, 3)
->>> apply_overrides(cfg, ["target.lr=1"])
+>>> apply_overrides(cfg, ["target_phase.lr=1"])
 Traceback (most recent call last):
 ...
-ValueError: --set target.lr=1: unknown key 'lr' in [target]; did you mean 'learning_rate'? Keys: ...
+ValueError: --set target_phase.lr=1: unknown key 'lr' in [target_phase]; did you mean 'learning_rate'? Keys: ...
 """
 
 from __future__ import annotations
@@ -49,36 +49,69 @@ SAMPLING = ("proportional", "temperature", "uniform")
 POOLINGS = ("mean", "cls", "max")
 
 
+#: Sources of the defaults (see docs/training.md).
+JIANT_XSTILTS = "nyu-mll/jiant guides/projects/xstilts.md + jiant/proj/simple/runscript.py (daa5a258)"
+JIANT_XTREME = "nyu-mll/jiant jiant/scripts/benchmarks/xtreme/subscripts/{c_tokenize_and_cache,d_write_configs,e_run_models}.sh (daa5a258)"
+
+#: Target-phase values that depend on the task: X-STILTs' released recipe (jiant's XTREME
+#: scripts): epochs, gradient accumulation (per-device batch 4), maximum length.
+TARGET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "XNLI": {"num_train_epochs": 2.0, "gradient_accumulation_steps": 8, "max_length": 256},
+    "PAWS-X": {"num_train_epochs": 5.0, "gradient_accumulation_steps": 8, "max_length": 256},
+    "UD-POS": {"num_train_epochs": 10.0, "gradient_accumulation_steps": 8, "max_length": 256},
+    "PAN-X": {"num_train_epochs": 10.0, "gradient_accumulation_steps": 8, "max_length": 256},
+    "XQuAD": {"num_train_epochs": 2.0, "gradient_accumulation_steps": 4, "max_length": 384},
+    "MLQA": {"num_train_epochs": 2.0, "gradient_accumulation_steps": 4, "max_length": 384},
+    "TyDiQA-GoldP": {"num_train_epochs": 2.0, "gradient_accumulation_steps": 4, "max_length": 384},
+}
+#: Values for tasks not listed above and for the intermediate phase (jiant's simple runscript).
+GENERIC_DEFAULTS: dict[str, Any] = {"num_train_epochs": 3.0, "gradient_accumulation_steps": 1, "max_length": 256}
+QA_MAX_LENGTH = 384
+_TASK_DEPENDENT = ("num_train_epochs", "gradient_accumulation_steps", "max_length")
+
+
 @dataclass(frozen=True)
 class PhaseConfig:
     """Hyperparameters of one training phase (intermediate or target).
 
-    Defaults follow the replication settings of Phang et al. (2020) for
-    XLM-R: AdamW, learning rate 1e-5, linear decay after warmup, batch 32
-    (``per_device_batch_size * gradient_accumulation_steps * devices``), model
-    selection on the English development set after every epoch; see
-    ``docs/training.md`` for the sources and the per-task values.
+    Defaults are X-STILTs' released recipe for XLM-R (jiant; Phang et al.
+    2020 do not print them): AdamW with weight decay 0.01, learning rate
+    1e-5 with 10% linear warmup, per-device batch 4, gradient clipping 1.0.
+    ``None`` in ``num_train_epochs``, ``gradient_accumulation_steps`` and
+    ``max_length`` means "the task's default" (:data:`TARGET_DEFAULTS`, else
+    :data:`GENERIC_DEFAULTS`; extractive QA 384 tokens); they are filled in
+    by :meth:`TrainConfig.validate`.  See ``docs/training.md`` for sources.
     """
 
     learning_rate: float = 1e-5
-    num_train_epochs: float = 3.0
+    num_train_epochs: float | None = None
     max_steps: int = -1
-    per_device_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int | None = None
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    max_length: int = 128
+    max_length: int | None = None
     doc_stride: int = 128
     max_query_length: int = 64
     max_train_examples: int | None = None
-    max_dev_examples: int | None = None
-    eval_steps: int | None = None  # None: evaluate and save once per epoch
+    max_dev_examples: int | None = None  # dev examples used for model selection
+    eval_steps: int | None = None  # None: evaluate (and save) once per epoch
+    early_stopping_patience: int | None = None  # evaluations without improvement before stopping
     save_total_limit: int = 2
     sampling: str = "proportional"  # multi-task: how batches pick a task
     temperature: float = 2.0  # for sampling == "temperature": p_i ~ n_i ** (1 / T)
     model_selection: bool = True  # keep the checkpoint best on English dev
     logging_steps: int = 50
+
+    def resolve(self, tasks) -> PhaseConfig:
+        """Fill the task-dependent ``None`` values for ``tasks`` (Task objects)."""
+        values = dict(GENERIC_DEFAULTS)
+        if len(tasks) == 1 and tasks[0].name in TARGET_DEFAULTS:
+            values.update(TARGET_DEFAULTS[tasks[0].name])
+        elif any(t.format == "extractive_qa" for t in tasks):
+            values["max_length"] = QA_MAX_LENGTH
+        return replace(self, **{k: values[k] for k in _TASK_DEPENDENT if getattr(self, k) is None})
 
     def validate(self, section: str) -> None:
         def bad(key, value, accepted):
@@ -86,14 +119,14 @@ class PhaseConfig:
 
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             bad("learning_rate", self.learning_rate, "a positive number")
-        if not (self.num_train_epochs > 0 or self.max_steps > 0):
+        if not ((self.num_train_epochs or 0) > 0 or self.max_steps > 0):
             bad("num_train_epochs", self.num_train_epochs, "> 0 (or max_steps > 0)")
         for key in ("per_device_batch_size", "gradient_accumulation_steps", "max_length",
                     "doc_stride", "max_query_length", "save_total_limit", "logging_steps"):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 bad(key, v, "a positive integer")
-        for key in ("max_train_examples", "max_dev_examples", "eval_steps"):
+        for key in ("max_train_examples", "max_dev_examples", "eval_steps", "early_stopping_patience"):
             v = getattr(self, key)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 bad(key, v, "a positive integer or none")
@@ -108,7 +141,14 @@ class PhaseConfig:
 
 
 def _default_intermediate() -> PhaseConfig:
-    return PhaseConfig(num_train_epochs=2.0)
+    # jiant's simple runscript as the X-STILTs guide calls it: no validation, last checkpoint.
+    return PhaseConfig(model_selection=False)
+
+
+def _default_target() -> PhaseConfig:
+    # jiant's XTREME recipe: validate every 1000 steps on 500 English dev examples, stop after
+    # 30 evaluations without improvement, keep the best.
+    return PhaseConfig(eval_steps=1000, max_dev_examples=500, early_stopping_patience=30)
 
 
 @dataclass(frozen=True)
@@ -178,7 +218,7 @@ class TrainConfig:
     group_by_length: bool = True
     dataloader_num_workers: int = 0
     intermediate_phase: PhaseConfig = field(default_factory=_default_intermediate)
-    target_phase: PhaseConfig = field(default_factory=PhaseConfig)
+    target_phase: PhaseConfig = field(default_factory=_default_target)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self) -> TrainConfig:
@@ -207,10 +247,16 @@ class TrainConfig:
             )
         if not self.setting or "\n" in self.setting:
             raise ValueError(f"setting={self.setting!r} is not valid: expected a non-empty one-line label")
-        self.intermediate_phase.validate("intermediate")
-        self.target_phase.validate("target")
+        inter_phase = self.intermediate_phase.resolve([get_task(t) for t in inter]) if inter else \
+            self.intermediate_phase
+        target_phase = self.target_phase.resolve([target])
+        if inter:
+            inter_phase.validate("intermediate_phase")
+        if target.format != "retrieval":
+            target_phase.validate("target_phase")
         self.eval.validate()
-        return replace(self, target=target.name, intermediate=inter)
+        return replace(self, target=target.name, intermediate=inter, intermediate_phase=inter_phase,
+                       target_phase=target_phase)
 
     @property
     def store_path(self) -> str:
@@ -237,7 +283,7 @@ class TrainConfig:
         return d
 
 
-_SECTIONS = {"intermediate": "intermediate_phase", "target": "target_phase", "eval": "eval"}
+_SECTIONS = {"intermediate_phase": "intermediate_phase", "target_phase": "target_phase", "eval": "eval"}
 _SECTION_TYPES = {"intermediate_phase": PhaseConfig, "target_phase": PhaseConfig, "eval": EvalConfig}
 
 
@@ -311,8 +357,8 @@ def _from_mapping(cfg: TrainConfig, data: Mapping[str, Any], where: str) -> Trai
 def load_config(path, base: TrainConfig | None = None) -> TrainConfig:
     """Read a TOML or JSON config file on top of ``base`` (default: the defaults).
 
-    Top-level keys are :class:`TrainConfig` fields; ``[intermediate]``,
-    ``[target]`` and ``[eval]`` hold :class:`PhaseConfig` / :class:`EvalConfig`
+    Top-level keys are :class:`TrainConfig` fields; ``[intermediate_phase]``,
+    ``[target_phase]`` and ``[eval]`` hold :class:`PhaseConfig` / :class:`EvalConfig`
     fields.  A ``config.json`` written by a run is a valid config file.
     """
     p = Path(path)
@@ -338,11 +384,11 @@ def load_config(path, base: TrainConfig | None = None) -> TrainConfig:
 
 
 def apply_overrides(cfg: TrainConfig, overrides: Iterable[str]) -> TrainConfig:
-    """Apply ``KEY=VALUE`` overrides (``seed=2``, ``target.learning_rate=1e-5``)."""
+    """Apply ``KEY=VALUE`` overrides (``seed=2``, ``target_phase.learning_rate=1e-5``)."""
     for item in overrides:
         prefix = f"--set {item}: "
         if "=" not in item:
-            raise ValueError(f"--set {item!r} is not valid: expected KEY=VALUE (e.g. target.learning_rate=1e-5)")
+            raise ValueError(f"--set {item!r} is not valid: expected KEY=VALUE (e.g. target_phase.learning_rate=1e-5)")
         key, value = item.split("=", 1)
         parts = key.strip().split(".")
         if len(parts) == 1:

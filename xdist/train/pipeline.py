@@ -337,12 +337,17 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
         **mixed,
     )
     dev_eval = _dev_evaluator(train, dev, tokenizer, cfg, phase, device, dtype) if dev else None
+    callbacks = []
+    if select and phase.early_stopping_patience:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=phase.early_stopping_patience))
     Trainer = _make_trainer_class()
     trainer = Trainer(
         model=model, args=args, train_dataset=dataset,
         eval_dataset=dataset if select else None,
         data_collator=_TaskCollator(F.Collator(tokenizer)),
-        batch_sampler=sampler, dev_evaluator=dev_eval,
+        batch_sampler=sampler, dev_evaluator=dev_eval, callbacks=callbacks,
     )
     resume = _last_checkpoint(ckpt_dir)
     if resume:
