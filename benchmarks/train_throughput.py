@@ -1,0 +1,260 @@
+"""Training and evaluation throughput: xdist against a plain transformers Trainer script.
+
+Both sides train the same random-init model on the same synthetic
+XNLI-style sentence pairs (lengths drawn like real premise/hypothesis pairs)
+for the same number of epochs, batch size and learning rate, in one run:
+
+- **plain**: what transformers' ``run_glue.py`` does with its defaults:
+  ``AutoModelForSequenceClassification``, inputs padded to
+  ``max_seq_length=128`` (``pad_to_max_length=True``), ``Trainer`` with
+  default ``TrainingArguments`` (fp32, random sampler).
+- **xdist**: :func:`xdist.train.pipeline.train_phase` as ``xdist train`` runs
+  phase 2: length-grouped batches with dynamic padding, SDPA attention, bf16
+  on GPU.
+
+Samples per second are the Trainer's own ``train_samples_per_second`` for
+both.  Evaluation then scores every one of ``--languages`` languages with
+xdist's single length-sorted pass and with a per-language loop (the same
+model and code, one language at a time in dataset order), checks that the
+scores are identical, and prints the speed-up.  On a GPU the script also
+prints the achieved training FLOP/s (6 x parameters x tokens; with and
+without padding tokens) as a fraction of the device's dense bf16 peak.
+
+Usage::
+
+    python benchmarks/train_throughput.py                 # CPU: tiny model
+    python benchmarks/train_throughput.py --size base     # GPU: XLM-R-base-sized model
+
+Requires the ``train`` extra.  Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = {
+    # hidden, layers, heads, vocab (None: the tokenizer's)
+    "tiny": (64, 2, 2, None),
+    "small": (256, 4, 4, None),
+    "base": (768, 12, 12, 250_002),  # XLM-R base
+}
+
+#: Dense bf16 peak FLOP/s by device name fragment (vendor data sheets).
+PEAKS = [
+    ("H200", 989.4e12),
+    ("H100 PCIe", 756.0e12),
+    ("H100", 989.4e12),
+    ("A100", 312.0e12),
+    ("L40S", 362.0e12),
+]
+
+WORDS = [f"w{i}" for i in range(3000)]
+
+
+def _sentence(rng, mean_words: float) -> str:
+    n = int(np.clip(rng.lognormal(math.log(mean_words), 0.5), 3, 90))
+    return " ".join(rng.choice(WORDS, n))
+
+
+def make_examples(n: int, seed: int, language: str = "en", scale: float = 1.0):
+    from datasets import Dataset
+
+    rng = np.random.default_rng(seed)
+    a = [_sentence(rng, 18 * scale) for _ in range(n)]
+    b = [_sentence(rng, 9 * scale) for _ in range(n)]
+    labels = rng.integers(0, 3, n).tolist()
+    return Dataset.from_dict({
+        "id": [f"{language}-{i}" for i in range(n)], "language": [language] * n,
+        "text_a": a, "text_b": b, "label": labels,
+    })
+
+
+def build_model(root: Path, size: str, seed: int):
+    from xdist.train.toy import make_tiny_model, make_tokenizer
+
+    rng = np.random.default_rng(seed)
+    tok = make_tokenizer([_sentence(rng, 20) for _ in range(2000)], vocab_size=3000)
+    hidden, layers, heads, vocab = SIZES[size]
+    if vocab is None:
+        path = make_tiny_model(root / "model", tok, hidden_size=hidden, num_layers=layers, num_heads=heads,
+                               max_position=512, seed=seed)
+    else:
+        import torch
+        from transformers import XLMRobertaModel
+
+        from xdist.train.toy import tiny_config
+
+        cfg = tiny_config(tok, hidden_size=hidden, num_layers=layers, num_heads=heads, max_position=512)
+        cfg.vocab_size = vocab
+        torch.manual_seed(seed)
+        path = root / "model"
+        XLMRobertaModel(cfg, add_pooling_layer=False).save_pretrained(path)
+        tok.save_pretrained(path)
+    return Path(path), tok
+
+
+def plain_trainer(model_dir: Path, tok, train, args, out: Path) -> dict:
+    """transformers' run_glue.py with its defaults (padding to max_seq_length=128)."""
+    from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments, default_data_collator
+
+    def tokenize(batch):
+        enc = tok(batch["text_a"], batch["text_b"], padding="max_length", max_length=128, truncation=True)
+        enc["labels"] = batch["label"]
+        return enc
+
+    ds = train.map(tokenize, batched=True, remove_columns=train.column_names)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=3, local_files_only=True)
+    targs = TrainingArguments(
+        output_dir=str(out / "plain"), per_device_train_batch_size=args.batch_size,
+        num_train_epochs=args.epochs, learning_rate=2e-5, report_to="none", save_strategy="no",
+        disable_tqdm=True, seed=args.seed,
+    )
+    trainer = Trainer(model=model, args=targs, train_dataset=ds, data_collator=default_data_collator)
+    metrics = trainer.train().metrics
+    return {"samples_per_second": metrics["train_samples_per_second"], "seconds": metrics["train_runtime"],
+            "tokens": len(ds) * 128 * args.epochs, "params": _params(model)}
+
+
+def _params(model) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
+
+
+def xdist_trainer(model_dir: Path, tok, train, args, out: Path) -> tuple[dict, object]:
+    from dataclasses import replace
+
+    from xdist.train.config import PhaseConfig, TrainConfig
+    from xdist.train.model import TransferModel, load_encoder
+    from xdist.train.pipeline import device_and_dtype, train_phase
+    from xdist.train.tasks import get_task
+
+    task = get_task("XNLI")
+    cfg = TrainConfig(model=str(model_dir), target="XNLI", output=str(out / "xdist"), seed=args.seed,
+                      precision="auto")
+    phase = PhaseConfig(learning_rate=2e-5, num_train_epochs=float(args.epochs), per_device_batch_size=args.batch_size,
+                        gradient_accumulation_steps=1, max_length=128, warmup_ratio=0.0, weight_decay=0.0,
+                        model_selection=False, logging_steps=10_000)
+    cfg = replace(cfg, target_phase=phase)
+    device, dtype = device_and_dtype(cfg.precision)
+    model = TransferModel(load_encoder(model_dir), {"XNLI": "sentence_pair"}, {"XNLI": 3})
+    result = train_phase("target", model, {"XNLI": (task, train)}, {}, tok, cfg, phase, out / "xdist",
+                         device=device, dtype=dtype)
+    lengths = _lengths(tok, train)
+    return ({"samples_per_second": result.train_samples_per_second, "seconds": result.seconds,
+             "tokens": int(lengths.sum()) * args.epochs, "params": _params(model.encoder)}, (model, device, dtype))
+
+
+def _lengths(tok, ds) -> np.ndarray:
+    enc = tok(ds["text_a"], ds["text_b"], truncation=True, max_length=128)
+    return np.array([len(x) for x in enc["input_ids"]])
+
+
+def evaluate(model, tok, device, dtype, args) -> dict:
+    import torch
+
+    from xdist.train.evaluate import evaluate_languages
+    from xdist.train.tasks import get_task
+
+    task = get_task("XNLI")
+    rng = np.random.default_rng(args.seed)
+    langs = [f"l{i:02d}" for i in range(args.languages)]
+    scales = rng.uniform(0.6, 1.8, len(langs))  # languages need different numbers of tokens
+    examples = {lang: make_examples(args.eval_examples, args.seed + 1 + i, "en", s)
+                for i, (lang, s) in enumerate(zip(langs, scales))}
+    model.to(device)
+    kw = {"max_length": 128}
+    timings = {}
+    results = {}
+    for name, batched in (("batched", True), ("loop", False), ("batched_again", True), ("loop_again", False)):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        results[name] = evaluate_languages(model, task, examples, tok, encode_kwargs=kw, batch_size=args.eval_batch_size,
+                                           device=device, dtype=dtype, batched=batched)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        timings[name] = time.perf_counter() - t0
+    same = results["batched"] == results["loop"]
+    return {"batched": min(timings["batched"], timings["batched_again"]),
+            "loop": min(timings["loop"], timings["loop_again"]), "identical_scores": same,
+            "n_features": sum(len(e) for e in examples.values())}
+
+
+def peak_flops(device) -> tuple[str, float | None]:
+    import torch
+
+    if device.type != "cuda":
+        return "cpu", None
+    name = torch.cuda.get_device_name(device)
+    for frag, peak in PEAKS:
+        if frag in name:
+            return name, peak
+    return name, None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", choices=sorted(SIZES), default=None,
+                   help="model size (default: tiny on CPU, base on GPU)")
+    p.add_argument("--train-examples", type=int, default=None, help="default 2048 (CPU) / 32768 (GPU)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--languages", type=int, default=40)
+    p.add_argument("--eval-examples", type=int, default=None, help="per language; default 250 (CPU) / 2000 (GPU)")
+    p.add_argument("--eval-batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = p.parse_args(argv)
+
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    import datasets
+
+    datasets.disable_progress_bars()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    gpu = torch.cuda.is_available()
+    args.size = args.size or ("base" if gpu else "tiny")
+    args.train_examples = args.train_examples or (32768 if gpu else 2048)
+    args.eval_examples = args.eval_examples or (2000 if gpu else 250)
+    root = Path(tempfile.mkdtemp(prefix="xdist-bench-"))
+    try:
+        model_dir, tok = build_model(root, args.size, args.seed)
+        train = make_examples(args.train_examples, args.seed)
+        print(f"device: {'cuda ' + torch.cuda.get_device_name() if gpu else 'cpu'} ({torch.get_num_threads()} threads); "
+              f"model: {args.size}; {args.train_examples} training pairs x {args.epochs} epoch(s), batch {args.batch_size}")
+        plain = plain_trainer(model_dir, tok, train, args, root)
+        mine, (model, device, dtype) = xdist_trainer(model_dir, tok, train, args, root)
+        ratio = mine["samples_per_second"] / plain["samples_per_second"]
+        print(f"train samples/s  plain Trainer {plain['samples_per_second']:9.1f}   xdist {mine['samples_per_second']:9.1f}"
+              f"   xdist/plain {ratio:5.2f}x  [{'PASS' if ratio >= 1 else 'FAIL'}: needs >= 1]")
+        name, peak = peak_flops(device)
+        if peak:
+            for label, res in (("plain", plain), ("xdist", mine)):
+                useful = 6 * res["params"] * res["tokens"] / res["seconds"]
+                print(f"  {label}: {useful / 1e12:7.1f} TFLOP/s on non-padding tokens = "
+                      f"{useful / peak:6.1%} of {name} dense bf16 peak ({peak / 1e12:.0f} TFLOP/s)")
+        ev = evaluate(model, tok, device, dtype, args)
+        speed = ev["loop"] / ev["batched"]
+        print(f"evaluate {args.languages} languages ({ev['n_features']} pairs): per-language loop {ev['loop']:.2f} s, "
+              f"one length-sorted pass {ev['batched']:.2f} s, {speed:.2f}x "
+              f"[{'PASS' if speed >= 2 else 'FAIL'}: needs >= 2]; identical scores: {ev['identical_scores']}")
+        return 0 if ratio >= 1 and speed >= 2 and ev["identical_scores"] else 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
