@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xdist.results import EXCLUDED_FLAGS, GROUP_COLUMNS, ResultsError, _group_ids
+from xdist.results import EXCLUDED_FLAGS, GROUP_COLUMNS, PIVOT_TASKS, ResultsError, _group_ids
 
 __all__ = ["DEGRADATION_COLUMNS", "degradation"]
 
@@ -60,6 +60,16 @@ def degradation(results: pd.DataFrame, *, exclude_flags=EXCLUDED_FLAGS) -> pd.Da
     df = results
     if exclude_flags:
         df = df[~df["flag"].isin(list(exclude_flags))]
+    pivot = df["target_task"].isin(PIVOT_TASKS)
+    if pivot.any():
+        from xdist.caveats import caveat
+
+        caveat(
+            f"{sorted(df.loc[pivot, 'target_task'].unique())} left out of degradation: retrieval "
+            "tasks are scored against the English side and have no English score of their own; "
+            "analyse their scores directly"
+        )
+        df = df[~pivot]
     keys = pd.Series(_group_ids(df, GROUP_COLUMNS), index=df.index)
     is_src = (df["language"] == df["source_language"]).to_numpy()
     src = pd.Series(df["score"].to_numpy()[is_src], index=keys.to_numpy()[is_src])

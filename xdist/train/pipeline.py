@@ -27,7 +27,7 @@ the same ``--output`` is refused.
 Examples
 --------
 >>> import tempfile
->>> from xdist.train.pipeline import run_smoke
+>>> from xdist.train.smoke import run_smoke
 >>> summary = run_smoke(tempfile.mkdtemp(), tasks=("XNLI",), intermediate=("MNLI",))  # doctest: +SKIP
 """
 
@@ -427,6 +427,19 @@ def run(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) -> R
     -------
     RunSummary
     """
+    import datasets
+
+    bars = datasets.is_progress_bar_enabled()
+    if not sys.stderr.isatty():  # no progress bars in logs and CI
+        datasets.disable_progress_bars()
+    try:
+        return _run(cfg, progress)
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+
+
+def _run(cfg: TrainConfig, progress) -> RunSummary:
     from transformers import AutoTokenizer
 
     from xdist.store import ResultsStore
@@ -443,6 +456,7 @@ def run(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) -> R
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"model={cfg.model!r} has no fast tokenizer (tokenizer.json); xdist needs one")
     target = get_task(cfg.target)
+    _preflight(cfg, target)
     phases: list[PhaseResult] = []
     encoder_dir: Path | str = cfg.model
     fingerprint: str | None = None
@@ -548,6 +562,37 @@ def run(cfg: TrainConfig, *, progress: Callable[[str], None] | None = None) -> R
     srun.finish("finished")
     say(f"done: {len(scores)} languages scored; results in {cfg.store_path}")
     return RunSummary(cfg, phases, scores, Path(cfg.store_path), srun.run_id, todo, done, time.time() - t0)
+
+
+def _preflight(cfg: TrainConfig, target) -> None:
+    """Fail before any training when a file the run will need is missing or unlabelled."""
+    from xdist.train.readers import find_layout
+    from xdist.train.tasks import get_task
+
+    needs = []
+    for name in cfg.intermediate:
+        t = get_task(name)
+        needs.append((t, "train", t.train_language))
+        if cfg.intermediate_phase.model_selection:
+            dt, split = _dev_source(t)
+            if dt is not None:
+                needs.append((dt, split, dt.train_language))
+    if target.format != "retrieval":
+        src = _train_task(target)
+        needs.append((src, "train", src.train_language))
+        if cfg.target_phase.model_selection:
+            dt, split = _dev_source(target)
+            if dt is not None:
+                needs.append((dt, split, dt.train_language))
+    split = cfg.eval.split or target.eval_split
+    for lang in cfg.eval.languages or target.languages:
+        needs.append((target, split, lang))
+    for task, sp, lang in needs:
+        if task.format == "retrieval":
+            continue  # read (and checked) per language in phase 3
+        layout = cfg.layout if cfg.layout in task.layout_names else None
+        if layout is None:
+            find_layout(task, sp, data_dir=cfg.data_dir, language=lang, require_labels=True)
 
 
 def _model_dir(path: str) -> str:

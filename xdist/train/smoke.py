@@ -31,7 +31,7 @@ __all__ = ["SMOKE_PHASE", "run_smoke", "smoke_config"]
 
 #: Training settings of a smoke run (small batches, a few epochs, short sequences).
 SMOKE_PHASE = PhaseConfig(
-    learning_rate=1e-3, num_train_epochs=3.0, per_device_batch_size=16, warmup_ratio=0.0,
+    learning_rate=1e-3, num_train_epochs=4.0, per_device_batch_size=16, warmup_ratio=0.0,
     max_length=64, doc_stride=32, max_query_length=16, logging_steps=10, save_total_limit=2,
 )
 
@@ -62,7 +62,7 @@ def _texts(root: Path) -> Iterable[str]:
 
 
 def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("MNLI",), seed: int = 1,
-                 languages: Sequence[str] | None = None, n_train: int = 96, n_eval: int = 32,
+                 languages: Sequence[str] | None = None, n_train: int = 384, n_eval: int = 32,
                  overrides: Sequence[str] = ()) -> TrainConfig:
     """Write toy data, a tokenizer and a tiny model under ``output``; return the run's config.
 
@@ -101,7 +101,7 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
     cfg = TrainConfig(
         model=str(model_dir), model_name="xdist-smoke-tiny", target=t.name, intermediate=inter,
         data_dir=str(data), output=str(out), seed=seed, layout="jsonl", precision="fp32",
-        intermediate_phase=replace(SMOKE_PHASE, num_train_epochs=2.0),
+        intermediate_phase=SMOKE_PHASE,
         target_phase=SMOKE_PHASE,
         eval=EvalConfig(batch_size=64, languages=tuple(languages) if languages else None,
                         retrieval_max_length=64),
@@ -110,7 +110,8 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
 
 
 def run_smoke(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("MNLI",), seed: int = 1,
-              languages: Sequence[str] | None = None, overrides: Sequence[str] = (), progress=None):
+              languages: Sequence[str] | None = None, n_train: int = 384, n_eval: int = 32,
+              overrides: Sequence[str] = (), progress=None):
     """Run all three phases on toy data with a tiny random-init model (CPU, about a minute).
 
     Returns
@@ -122,7 +123,7 @@ def run_smoke(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("M
     from xdist.train.pipeline import run
 
     cfg = smoke_config(output, target=target, intermediate=intermediate, seed=seed, languages=languages,
-                       overrides=overrides)
+                       n_train=n_train, n_eval=n_eval, overrides=overrides)
     threads = torch.get_num_threads()
     torch.set_num_threads(min(threads, 2))  # tiny matrices: more threads only add overhead
     try:
