@@ -153,7 +153,7 @@ def xdist_trainer(model_dir: Path, tok, train, args, out: Path) -> tuple[dict, o
 
 
 def _lengths(tok, ds) -> np.ndarray:
-    enc = tok(ds["text_a"], ds["text_b"], truncation=True, max_length=128)
+    enc = tok(list(ds["text_a"]), list(ds["text_b"]), truncation=True, max_length=128)
     return np.array([len(x) for x in enc["input_ids"]])
 
 

@@ -35,13 +35,23 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def _rows(features, idx: list[int]) -> list[dict]:
-    cols = features[idx]
+_MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _arrow_columns(features) -> dict:
+    """The model-input columns as pyarrow arrays (taking rows from them is cheap)."""
+    ds = features.flatten_indices() if getattr(features, "_indices", None) is not None else features
+    table = ds.data.table
+    return {k: table.column(k) for k in _MODEL_KEYS if k in ds.column_names}
+
+
+def _rows(columns: dict, idx) -> list[dict]:
+    import pyarrow as pa
+
+    take = pa.array(idx, type=pa.int64())
+    cols = {k: c.take(take).to_pylist() for k, c in columns.items()}
     keys = list(cols)
     return [dict(zip(keys, vals)) for vals in zip(*(cols[k] for k in keys))]
-
-
-_MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def predict(model, task: str, features, collator, *, batch_size: int = 128,
@@ -62,7 +72,9 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     device, dtype
         Where to run and the autocast dtype (``None``: float32).
     sort : bool, default True
-        Batch by length (longest first) instead of dataset order.
+        Batch by length (longest first) instead of dataset order; shorter
+        batches then hold more rows within the same padded size
+        (``batch_size`` x the longest length).
 
     Returns
     -------
@@ -81,13 +93,13 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     lengths = np.asarray(features["length"])
     order = np.argsort(-lengths, kind="stable") if sort else np.arange(n)
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    columns = _arrow_columns(features)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), autocast(device, dtype):
-            for start in range(0, n, batch_size):
-                idx = order[start:start + batch_size]
-                batch = collator(_rows(features, idx.tolist()))
+            for idx in _batches(order, lengths, batch_size, False):
+                batch = collator(_rows(columns, idx))
                 inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k in _MODEL_KEYS}
                 out = model(task=task, **inputs)
                 for key in ("logits", "start_logits", "end_logits"):
@@ -112,6 +124,28 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     return result
 
 
+def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, by_tokens: bool):
+    """Consecutive slices of ``order``: ``batch_size`` rows, or, when sorted, a token budget.
+
+    Sorted longest first, a batch may hold more (shorter) rows as long as its
+    padded size stays within that of the first batch (``batch_size`` x the
+    longest length), at most 8 x ``batch_size`` rows: the same peak memory,
+    fewer and fuller batches.
+    """
+    n = order.size
+    if not by_tokens:
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+        return
+    budget = batch_size * int(lengths[order[0]]) if n else 0
+    start = 0
+    while start < n:
+        longest = int(lengths[order[start]])
+        size = max(batch_size, min(8 * batch_size, budget // max(longest, 1)))
+        yield order[start:start + size]
+        start += size
+
+
 def _is_sequence(model, task: str) -> bool:
     return model.formats.get(task) in ("tagging", "extractive_qa")
 
@@ -120,7 +154,7 @@ def evaluate_languages(model, task, examples: Mapping[str, object], tokenizer, *
                        head: str | None = None, encode_kwargs: Mapping | None = None,
                        batch_size: int = 128, device=None, dtype=None, batched: bool = True,
                        on_language: Callable[[str, dict], None] | None = None,
-                       max_features_per_pass: int = 200_000) -> dict[str, dict[str, float]]:
+                       max_examples_per_pass: int = 100_000) -> dict[str, dict[str, float]]:
     """Score ``model`` on the examples of every language.
 
     Parameters
@@ -143,9 +177,9 @@ def evaluate_languages(model, task, examples: Mapping[str, object], tokenizer, *
     on_language : callable, optional
         Called as ``on_language(language, scores)`` as soon as a language is
         scored (the pipeline records it in the store there).
-    max_features_per_pass : int
+    max_examples_per_pass : int
         Bounds memory: languages are grouped into passes of at most this many
-        features.
+        examples.
 
     Returns
     -------
@@ -161,40 +195,43 @@ def evaluate_languages(model, task, examples: Mapping[str, object], tokenizer, *
     head = head or t.name
     collator = F.Collator(tokenizer)
     kw = dict(encode_kwargs or {})
-    encoded = {lang: F.encode(t, ex, tokenizer, train=False, **kw) for lang, ex in examples.items()}
     results: dict[str, dict[str, float]] = {}
 
-    def finish(lang: str, outputs: dict):
-        preds = F.decode(t, examples[lang], encoded[lang], outputs)
+    def finish(lang: str, feats, outputs: dict, offset: int = 0):
+        preds = F.decode(t, examples[lang], feats, outputs, example_offset=offset)
         scores = F.score_predictions(t, examples[lang], preds, language=lang)
         results[lang] = scores
         if on_language is not None:
             on_language(lang, scores)
 
     if not batched:
-        for lang, feats in encoded.items():
-            finish(lang, predict(model, head, feats, collator, batch_size=batch_size, device=device,
-                                 dtype=dtype, sort=False))
+        for lang, ex in examples.items():
+            feats = F.encode(t, ex, tokenizer, train=False, **kw)
+            finish(lang, feats, predict(model, head, feats, collator, batch_size=batch_size, device=device,
+                                        dtype=dtype, sort=False))
         return results
-    for group in _passes(encoded, max_features_per_pass):
-        feats = concatenate_datasets([encoded[lang] for lang in group]) if len(group) > 1 else encoded[group[0]]
+    for group in _passes(examples, max_examples_per_pass):
+        # one tokenisation pass and one length-sorted model pass over the group's languages
+        combined = concatenate_datasets([examples[lang] for lang in group]) if len(group) > 1 else examples[group[0]]
+        feats = F.encode(t, combined, tokenizer, train=False, **kw)
         outputs = predict(model, head, feats, collator, batch_size=batch_size, device=device, dtype=dtype)
-        start = 0
-        for lang in group:
-            stop = start + len(encoded[lang])
-            finish(lang, {k: v[start:stop] for k, v in outputs.items()})
-            start = stop
+        starts = np.cumsum([0, *(len(examples[lang]) for lang in group)])
+        cuts = np.searchsorted(np.asarray(feats["example_index"]), starts)  # features follow example order
+        for k, lang in enumerate(group):
+            lo, hi = int(cuts[k]), int(cuts[k + 1])
+            finish(lang, feats.select(range(lo, hi)), {key: v[lo:hi] for key, v in outputs.items()},
+                   offset=int(starts[k]))
     return results
 
 
-def _passes(encoded: Mapping[str, object], limit: int) -> Iterable[list[str]]:
+def _passes(examples: Mapping[str, object], limit: int) -> Iterable[list[str]]:
     group: list[str] = []
     size = 0
-    for lang, feats in encoded.items():
-        if group and size + len(feats) > limit:
+    for lang, ex in examples.items():
+        if group and size + len(ex) > limit:
             yield group
             group, size = [], 0
         group.append(lang)
-        size += len(feats)
+        size += len(ex)
     if group:
         yield group

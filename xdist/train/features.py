@@ -746,10 +746,10 @@ def _outputs(outputs, keys: Sequence[str], n: int) -> list[np.ndarray]:
     return arrays
 
 
-def _feature_examples(features, n_examples: int) -> np.ndarray:
+def _feature_examples(features, n_examples: int, offset: int = 0) -> np.ndarray:
     if "example_index" not in features.column_names:
         raise ValueError("features lack example_index: expected the output of encode()")
-    ex = np.asarray(_column(features, "example_index"), dtype=np.int64)
+    ex = np.asarray(_column(features, "example_index"), dtype=np.int64) - offset
     if len(ex) and (ex.min() < 0 or ex.max() >= n_examples):
         raise ValueError(
             f"features point at example {int(ex.max())} but examples has {n_examples} rows: "
@@ -759,7 +759,7 @@ def _feature_examples(features, n_examples: int) -> np.ndarray:
 
 
 def decode(task, examples, features, outputs: Mapping[str, Any], *, n_best_size: int = 20,
-           max_answer_length: int = 30):
+           max_answer_length: int = 30, example_offset: int = 0):
     """Turn model outputs (one row per feature) into one prediction per example.
 
     Parameters
@@ -777,6 +777,10 @@ def decode(task, examples, features, outputs: Mapping[str, Any], *, n_best_size:
         QA: start and end positions considered per window.
     max_answer_length : int, default 30
         QA: longest answer, in tokens.
+    example_offset : int, default 0
+        Subtracted from ``example_index``: the row of ``examples[0]`` in the
+        examples the features were encoded from (when several languages were
+        encoded at once and are decoded one at a time).
 
     Returns
     -------
@@ -797,7 +801,7 @@ def decode(task, examples, features, outputs: Mapping[str, Any], *, n_best_size:
     n_best_size = _positive_int("n_best_size", n_best_size)
     max_answer_length = _positive_int("max_answer_length", max_answer_length)
     n_ex = len(examples)
-    feat_ex = _feature_examples(features, n_ex)
+    feat_ex = _feature_examples(features, n_ex, example_offset)
     if t.format == "extractive_qa":
         return _decode_qa(t, examples, features, feat_ex, outputs, n_best_size, max_answer_length)
     if len(feat_ex) != n_ex or (n_ex and not np.array_equal(np.sort(feat_ex), np.arange(n_ex))):

@@ -885,27 +885,171 @@ def bucc_f1(candidates: Any, gold: Any, *, threshold: float | None = None) -> di
 
 
 def _embeddings(x: Any, param: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(
             f"{param} must be a 2-D array (sentences x dimensions) with at least one row, "
             f"got shape {arr.shape}"
         )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{param} contains NaN or infinite values")
     return arr
 
 
-def _l2_normalize(x: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norm == 0, 1.0, norm)  # zero rows stay zero, as faiss.normalize_L2
+# Rows (and columns) per tile of the similarity matrix in the searches below:
+# memory is O(_BLOCK**2 + (n + m) * k) whatever the number of sentences.
+_BLOCK = 4096
+# Precision of the similarities: float32, as faiss (XTREME's search) computes them.
+_DTYPE = np.float32
+# Runs per line whose maxima bound a line's k-th largest before it holds k.
+_GROUPS = 64
+
+
+def _unit_rows(x: Any, param: str) -> np.ndarray:
+    """L2-normalised rows as ``_DTYPE`` (zero rows stay zero, as ``faiss.normalize_L2``).
+
+    Norms are taken in float64, block by block, so that no float64 copy of a
+    large input is ever held whole.
+    """
+    arr = _embeddings(x, param)
+    out = np.empty(arr.shape, dtype=_DTYPE)
+    step = max(1, (1 << 18) // arr.shape[1])  # float64 blocks of 2 MB
+    for i in range(0, arr.shape[0], step):
+        block = arr[i : i + step].astype(np.float64)
+        if not np.isfinite(block).all():
+            raise ValueError(f"{param} contains NaN or infinite values")
+        norm = np.linalg.norm(block, axis=1, keepdims=True)
+        out[i : i + step] = block / np.where(norm == 0, 1.0, norm)
+    return out
+
+
+def _same_dims(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"{a_name} have {a.shape[1]} dimensions but {b_name} have {b.shape[1]}")
+
+
+def _spans(n: int, block: int) -> list[tuple[int, int]]:
+    return [(i, min(i + block, n)) for i in range(0, n, block)]
+
+
+def _tile_top(tile: np.ndarray, k: int) -> np.ndarray:
+    """Mask of the exact top-``k`` of every row of ``tile`` (C-contiguous).
+
+    "Top" is in the order (decreasing value, increasing column): of values tied
+    at the k-th place, the lowest columns are kept.
+    """
+    r, c = tile.shape
+    if k >= c:
+        return np.ones(tile.shape, dtype=bool)
+    kth = np.partition(tile, c - k, axis=1)[:, c - k]
+    keep = tile >= kth[:, None]
+    count = np.count_nonzero(keep, axis=1)
+    for i in np.flatnonzero(count > k):  # ties at the k-th place
+        tied = np.flatnonzero(tile[i] == kth[i])
+        keep[i, tied[k - (count[i] - len(tied)) :]] = False
+    return keep
+
+
+def _lines(a: np.ndarray, axis: int) -> np.ndarray:
+    """``a`` with its lines along ``axis`` as C-contiguous rows."""
+    return np.ascontiguousarray(a if axis == 1 else a.T)
+
+
+def _kth_bound(sim: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """A cheap lower bound of the k-th largest value of every line of ``sim``.
+
+    The line is cut into ``g >= k`` equal runs; the k-th largest of the runs'
+    maxima is the value of ``k`` distinct elements at least, so the line's k-th
+    largest is no lower.
+    """
+    length = sim.shape[axis]
+    g = min(length, max(k, _GROUPS))
+    w = length // g
+    if g < k:
+        return np.full(sim.shape[1 - axis], -np.inf, dtype=sim.dtype)
+    if axis == 1:
+        maxima = sim[:, : g * w].reshape(sim.shape[0], g, w).max(axis=2)
+    else:
+        maxima = np.ascontiguousarray(sim[: g * w].reshape(g, w, sim.shape[1]).max(axis=1).T)
+    return np.partition(maxima, g - k, axis=1)[:, g - k]
+
+
+def _update(val: np.ndarray, idx: np.ndarray, sim: np.ndarray, offset: int, axis: int) -> None:
+    """Fold one tile into the running top-k of its lines along ``axis``, in place.
+
+    Line ``i`` is row ``i`` of ``sim`` (``axis=1``) or column ``i`` (``axis=0``);
+    its positions along ``axis`` are the indices ``offset, offset + 1, ...``, all
+    higher than any index already held, so only values strictly above the line's
+    current k-th can enter.  While a line holds fewer than ``k`` (its first
+    tile), :func:`_kth_bound` bounds the candidates; if ties still let too many
+    through, the tile's exact top-k is selected.
+    """
+    lines, k = val.shape
+    shape = (-1, 1) if axis == 1 else (1, -1)
+    bound = np.nextafter(val[:, -1], np.inf).astype(sim.dtype)  # strictly above the k-th
+    enter = sim >= bound.reshape(shape)
+    count, limit = np.count_nonzero(enter), 16 * k * lines
+    if count > limit:
+        bound = np.maximum(bound, _kth_bound(sim, k, axis))
+        enter = sim >= bound.reshape(shape)
+        count = np.count_nonzero(enter)
+        if count > limit:  # many equal values: select the exact top-k
+            top = _tile_top(_lines(sim, axis), k)
+            enter = top if axis == 1 else np.ascontiguousarray(top.T)
+    if count == 0:
+        return
+    rows, cols = np.divmod(np.flatnonzero(enter), sim.shape[1])
+    keys, cand = (rows, cols) if axis == 1 else (cols, rows)
+    _fold(val, idx, keys, cand + offset, sim[rows, cols])
+
+
+def _fold(val: np.ndarray, idx: np.ndarray, rows: np.ndarray, cand_idx, cand_val) -> None:
+    """Fold candidates into a running top-k, in place.
+
+    ``val, idx`` (r x k) hold each row's best ``k`` in decreasing value then
+    increasing index; ``rows`` says which row each candidate belongs to.  Kept
+    are the ``k`` first of the row's old and new values in that order.
+    """
+    if len(rows) == 0:
+        return
+    touched, pos = np.unique(rows, return_inverse=True)
+    r, k = len(touched), val.shape[1]
+    keys = np.concatenate((np.repeat(np.arange(r), k), pos))
+    all_idx = np.concatenate((idx[touched].ravel(), cand_idx))
+    all_val = np.concatenate((val[touched].ravel(), cand_val))
+    order = np.lexsort((all_idx, -all_val, keys))
+    counts = np.bincount(keys, minlength=r)
+    take = order[(np.cumsum(counts) - counts)[:, None] + np.arange(k)]
+    val[touched] = all_val[take]
+    idx[touched] = all_idx[take]
+
+
+def _knn(x: np.ndarray, y: np.ndarray, kx: int, ky: int, block: int):
+    """Exact k-nn by inner product in both directions, tile by tile.
+
+    Returns ``(x2y_sim, x2y_ind, y2x_sim, y2x_ind)``: for each row of ``x`` its
+    ``kx`` most similar rows of ``y`` (and the reverse), in decreasing similarity,
+    ties to the lowest index; the same neighbours, in the same order, as a
+    stable descending sort of every row of the full matrix ``x @ y.T``.
+    """
+    n, m = len(x), len(y)
+    far = np.iinfo(np.int64).max
+    x2y_sim, x2y_ind = np.full((n, kx), -np.inf, x.dtype), np.full((n, kx), far)
+    y2x_sim, y2x_ind = np.full((m, ky), -np.inf, x.dtype), np.full((m, ky), far)
+    for i0, i1 in _spans(n, block):
+        for j0, j1 in _spans(m, block):
+            sim = x[i0:i1] @ y[j0:j1].T
+            _update(x2y_sim[i0:i1], x2y_ind[i0:i1], sim, j0, axis=1)
+            _update(y2x_sim[j0:j1], y2x_ind[j0:j1], sim, i0, axis=0)
+    return x2y_sim, x2y_ind, y2x_sim, y2x_ind
 
 
 def nearest_neighbors(queries: Any, database: Any) -> np.ndarray:
     """Index of the most cosine-similar ``database`` row for every query row.
 
-    Same as XTREME's ``similarity_search`` (faiss L2 search on L2-normalised
-    vectors); ties go to the lowest index.
+    Same as XTREME's ``similarity_search`` (faiss exact search on
+    L2-normalised float32 vectors); ties go to the lowest index.  The search
+    runs tile by tile, so memory stays small whatever the sizes.
 
     Examples
     --------
@@ -914,11 +1058,24 @@ def nearest_neighbors(queries: Any, database: Any) -> np.ndarray:
     >>> nearest_neighbors(np.eye(3)[[2, 0]], np.eye(3)).tolist()
     [2, 0]
     """
-    q = _l2_normalize(_embeddings(queries, "queries"))
-    d = _l2_normalize(_embeddings(database, "database"))
-    if q.shape[1] != d.shape[1]:
-        raise ValueError(f"queries have {q.shape[1]} dimensions but database has {d.shape[1]}")
-    return np.argmax(q @ d.T, axis=1)
+    q = _unit_rows(queries, "queries")
+    d = _unit_rows(database, "database")
+    _same_dims(q, d, "queries", "database")
+    return _nearest(q, d)
+
+
+def _nearest(q: np.ndarray, d: np.ndarray) -> np.ndarray:
+    best_sim = np.full(len(q), -np.inf, q.dtype)
+    best = np.zeros(len(q), dtype=np.int64)
+    for i0, i1 in _spans(len(q), _BLOCK):
+        for j0, j1 in _spans(len(d), _BLOCK):
+            sim = q[i0:i1] @ d[j0:j1].T
+            arg = sim.argmax(axis=1)  # first of ties
+            top = sim[np.arange(i1 - i0), arg]
+            better = top > best_sim[i0:i1]  # strict: earlier columns win ties
+            best_sim[i0:i1][better] = top[better]
+            best[i0:i1][better] = arg[better] + j0
+    return best
 
 
 def tatoeba_accuracy(source_embeddings: Any, target_embeddings: Any) -> dict[str, float]:
@@ -958,7 +1115,8 @@ def tatoeba_accuracy(source_embeddings: Any, target_embeddings: Any) -> dict[str
             f"source_embeddings has {src.shape[0]} rows but target_embeddings has "
             f"{tgt.shape[0]}: Tatoeba pairs row i with row i"
         )
-    pred = nearest_neighbors(tgt, src)
+    _same_dims(src, tgt, "source_embeddings", "target_embeddings")
+    pred = _nearest(_unit_rows(tgt, "target_embeddings"), _unit_rows(src, "source_embeddings"))
     return accuracy(list(range(len(pred))), pred.tolist())
 
 
@@ -1025,12 +1183,9 @@ def bucc_candidates(
         raise ValueError(f"margin={margin!r} is not valid: expected one of {list(margins)}")
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k={k!r} is not valid: expected a positive integer")
-    x = _l2_normalize(_embeddings(source_embeddings, "source_embeddings"))
-    y = _l2_normalize(_embeddings(target_embeddings, "target_embeddings"))
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"source_embeddings have {x.shape[1]} dimensions but target_embeddings have {y.shape[1]}"
-        )
+    x = _unit_rows(source_embeddings, "source_embeddings")
+    y = _unit_rows(target_embeddings, "target_embeddings")
+    _same_dims(x, y, "source_embeddings", "target_embeddings")
     src_ids = list(range(len(x))) if source_ids is None else _as_list(source_ids, "source_ids")
     trg_ids = list(range(len(y))) if target_ids is None else _as_list(target_ids, "target_ids")
     if len(src_ids) != len(x) or len(trg_ids) != len(y):
@@ -1039,15 +1194,15 @@ def bucc_candidates(
             f"target_ids for {len(y)} target rows: give one id per row"
         )
     m = margins[margin]
-    sim = x @ y.T
     kx, ky = min(k, y.shape[0]), min(k, x.shape[0])
-    # k-nn in both directions (descending similarity)
-    x2y_ind = np.argsort(-sim, axis=1, kind="stable")[:, :kx]
-    y2x_ind = np.argsort(-sim.T, axis=1, kind="stable")[:, :ky]
-    x2y_mean = np.take_along_axis(sim, x2y_ind, axis=1).mean(axis=1)
-    y2x_mean = np.take_along_axis(sim.T, y2x_ind, axis=1).mean(axis=1)
-    fwd = m(np.take_along_axis(sim, x2y_ind, axis=1), (x2y_mean[:, None] + y2x_mean[x2y_ind]) / 2)
-    bwd = m(np.take_along_axis(sim.T, y2x_ind, axis=1), (y2x_mean[:, None] + x2y_mean[y2x_ind]) / 2)
+    # k-nn in both directions (descending similarity, ties to the lowest index),
+    # tile by tile: the full similarity matrix is never held
+    x2y_sim, x2y_ind, y2x_sim, y2x_ind = _knn(x, y, kx, ky, _BLOCK)
+    x2y_sim, y2x_sim = x2y_sim.astype(np.float64), y2x_sim.astype(np.float64)
+    x2y_mean = x2y_sim.mean(axis=1)
+    y2x_mean = y2x_sim.mean(axis=1)
+    fwd = m(x2y_sim, (x2y_mean[:, None] + y2x_mean[x2y_ind]) / 2)
+    bwd = m(y2x_sim, (y2x_mean[:, None] + x2y_mean[y2x_ind]) / 2)
     fwd_best = x2y_ind[np.arange(x.shape[0]), fwd.argmax(axis=1)]
     bwd_best = y2x_ind[np.arange(y.shape[0]), bwd.argmax(axis=1)]
     indices = np.stack(
