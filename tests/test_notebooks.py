@@ -28,6 +28,7 @@ EXPECTED = [
     "03_intermediate_tasks.ipynb",
     "04_scale.ipynb",
     "05_your_own_results.ipynb",
+    "06_settings.ipynb",
 ]
 #: Seconds one cell may run before the notebook fails.
 CELL_TIMEOUT = 300

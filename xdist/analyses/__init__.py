@@ -6,8 +6,23 @@
 - :func:`intermediate_gains`, :func:`intermediate_slope` - intermediate-task effects
 - :func:`setting_gap`, :func:`scale_analysis` - settings gap and degradation across model sizes
 - :func:`leave_one_out` - which languages (or families) drive a slope
+- :func:`gap_summary`, :func:`gap_slope`, :func:`gap_scale`, :func:`multitask_gains`,
+  :func:`slope_comparison` - comparing settings (adapters, multi-task and multilingual
+  intermediate training, decoder LLMs); see :mod:`xdist.analyses.compare`
 """
 
+from xdist.analyses.compare import (
+    GAP_SCALE_COLUMNS,
+    GAP_SLOPE_COLUMNS,
+    GAP_SUMMARY_COLUMNS,
+    MULTITASK_COLUMNS,
+    SLOPE_COMPARISON_COLUMNS,
+    gap_scale,
+    gap_slope,
+    gap_summary,
+    multitask_gains,
+    slope_comparison,
+)
 from xdist.analyses.correlation import CORRELATION_COLUMNS, correlate
 from xdist.analyses.frame import EXPERIMENT_COLUMNS, analysis_frame
 from xdist.analyses.influence import LOO_COLUMNS, leave_one_out
@@ -25,17 +40,27 @@ __all__ = [
     "EXPERIMENT_COLUMNS",
     "GAIN_COLUMNS",
     "GAP_COLUMNS",
+    "GAP_SCALE_COLUMNS",
+    "GAP_SLOPE_COLUMNS",
+    "GAP_SUMMARY_COLUMNS",
     "LOO_COLUMNS",
+    "MULTITASK_COLUMNS",
     "SCALE_COLUMNS",
     "SLOPE_COLUMNS",
+    "SLOPE_COMPARISON_COLUMNS",
     "ModelReport",
     "analysis_frame",
     "correlate",
+    "gap_scale",
+    "gap_slope",
+    "gap_summary",
     "intermediate_gains",
     "intermediate_slope",
     "leave_one_out",
+    "multitask_gains",
     "regress",
     "regression_frame",
     "scale_analysis",
     "setting_gap",
+    "slope_comparison",
 ]

@@ -111,17 +111,54 @@ def _check_settings(settings, available) -> list[str]:
     return settings
 
 
-def _model_sizes(models) -> pd.DataFrame:
-    from xdist.pretrained import model_info
+def _check_parameters(parameters) -> dict:
+    """``parameters``: a mapping model -> positive parameter count (or None)."""
+    if parameters is None:
+        return {}
+    if isinstance(parameters, pd.Series):
+        parameters = parameters.to_dict()
+    if not isinstance(parameters, dict):
+        raise ValueError(
+            f"parameters={parameters!r} is not valid: expected a mapping of model name to "
+            "parameter count, e.g. {'my-model': 278_000_000}"
+        )
+    out = {}
+    for m, v in parameters.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = np.nan
+        if not isinstance(m, str) or not np.isfinite(f) or f <= 0:
+            raise ValueError(
+                f"parameters: {m!r}: {v!r} is not valid: expected a model name mapped to a "
+                "positive parameter count"
+            )
+        out[m] = f
+    return out
 
-    info = model_info(list(models))
-    out = pd.DataFrame({
-        "model": info["model"],
-        "model_family": info["family"],
-        "parameters": info["parameters"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-    })
-    out["log_params"] = np.log10(out["parameters"])
-    return out.drop_duplicates("model")
+
+def _model_sizes(models, parameters=None) -> pd.DataFrame:
+    """Family and published parameter count per model; ``parameters`` adds or overrides counts.
+
+    Models outside ``data/models/models.csv`` without a count in ``parameters``
+    get NaN (with a caveat), so that results of your own models still load.
+    """
+    from xdist.pretrained import load_models
+
+    given = _check_parameters(parameters)
+    tab = load_models().drop_duplicates("model").set_index("model")
+    models = list(dict.fromkeys(models))
+    unknown = [m for m in models if m not in tab.index and m not in given]
+    if unknown:
+        caveat(f"model(s) {unknown} are not in data/models/models.csv: no parameter count "
+               "(pass parameters={model: count} or add a row there)")
+    fam = tab["family"].reindex(models).fillna("").astype(str).to_numpy()
+    params = (tab["parameters"].astype("Float64").reindex(models)
+              .to_numpy(dtype=float, na_value=np.nan))
+    out = pd.DataFrame({"model": models, "model_family": fam, "parameters": params})
+    out["parameters"] = [given.get(m, p) for m, p in zip(out["model"], out["parameters"])]
+    out["log_params"] = np.log10(out["parameters"].astype(float))
+    return out
 
 
 def _prefilter(results: pd.DataFrame, settings, tasks) -> pd.DataFrame:
@@ -166,6 +203,7 @@ def setting_gap(
     source_languages=("en",),
     exclude_flags=EXCLUDED_FLAGS,
     impute_distances: bool | None = None,
+    parameters=None,
 ) -> pd.DataFrame:
     """The gap between two settings per (model, task, language, metric).
 
@@ -185,6 +223,10 @@ def setting_gap(
         :func:`xdist.pretrained.load_models`).
     codes, source_languages, exclude_flags, impute_distances
         As in :func:`xdist.analyses.analysis_frame`.
+    parameters : dict, optional
+        Parameter counts by model name, for models outside
+        ``data/models/models.csv`` (your own) or to override it; models with
+        neither get NaN ``parameters`` with a caveat.
 
     Returns
     -------
@@ -265,7 +307,7 @@ def setting_gap(
     lang = frame.drop_duplicates(["source_language", "language"])[
         ["source_language", "language"] + langcols]
     out = out.merge(lang, on=["source_language", "language"], how="left")
-    sizes = _model_sizes(out["model"].unique())
+    sizes = _model_sizes(out["model"].unique(), parameters)
     out = out.merge(sizes, on="model", how="left")
     nosize = sizes.loc[sizes["parameters"].isna(), "model"].tolist()
     if nosize:
@@ -303,6 +345,7 @@ def scale_analysis(
     source_languages=("en",),
     exclude_flags=EXCLUDED_FLAGS,
     impute_distances: bool | None = None,
+    parameters=None,
 ) -> pd.DataFrame:
     """The setting gap (or degradation) against model size and its interaction with distance.
 
@@ -342,6 +385,8 @@ def scale_analysis(
         One minus the confidence level.
     codes, source_languages, exclude_flags, impute_distances
         As in :func:`xdist.analyses.analysis_frame`.
+    parameters : dict, optional
+        Parameter counts by model name (as in :func:`setting_gap`).
 
     Returns
     -------
@@ -377,7 +422,7 @@ def scale_analysis(
                   impute_distances=impute_distances)
     if outcome == "gap":
         data = setting_gap(results, settings=settings, distances=[distance],
-                           model_families=model_families, **common)
+                           model_families=model_families, parameters=parameters, **common)
         data = data.rename(columns={"gap": "y"})
         data["setting"] = f"{data['setting_a'].iloc[0]} -> {data['setting_b'].iloc[0]}"
         used = pd.concat([
@@ -391,7 +436,7 @@ def scale_analysis(
         sub = _prefilter(results, settings, tasks)
         common["models"] = _select_models(sub, models, model_families)
         data = analysis_frame(sub, kinds=[distance], **common)
-        sizes = _model_sizes(data["model"].unique())
+        sizes = _model_sizes(data["model"].unique(), parameters)
         data = data.merge(sizes, on="model", how="left").rename(columns={outcome: "y"})
         used = data[["task", "model", "metric", "language", "setting"]]
     flagged = _column_order_rows(results, used.drop_duplicates(), exclude_flags)
