@@ -106,8 +106,12 @@ _CSV_QUOTED_TSV_LAYOUTS = frozenset({"xtreme"})
 #: (task, layout) whose CoNLL tokens carry a "{lang}:" prefix (PAN-X as distributed);
 #: read as XTREME's panx_preprocess does.
 _PREFIXED_TOKENS = frozenset({("PAN-X", "original")})
+#: Files whose header line is skipped and whose columns are read by position (XStoryCloze: the
+#: release uses StoryCloze's names, copies on the Hugging Face hub snake_case ones).
+_POSITIONAL_HEADER = frozenset({"spring2016.val.{lang}.tsv.split_20_80_train.tsv",
+                                "spring2016.val.{lang}.tsv.split_20_80_eval.tsv"})
 #: Column names that hold an example's own id, in order of preference.
-_ID_COLUMNS = ("id", "uid", "pairID", "idx", "ind")
+_ID_COLUMNS = ("id", "uid", "pairID", "idx", "ind", "InputStoryid")
 #: Raw label values that mean "no gold label" (SNLI '-', Hugging Face -1, blanked tests).
 _NO_LABEL = frozenset({"", "-", "-1", "None"})
 #: XTREME's ud-conversion-tools (conllu_to_conll.py) part-of-speech precedence used to pick
@@ -704,10 +708,16 @@ def _header_rows(f: DataFile, path: Path, quoted: bool) -> Iterator[tuple[int, d
     with _open(path) as fh:
         reader = _csv_reader(fh, f, quoted)
         names = list(f.columns) if not f.header else None
+        skip_header = f.header and f.template in _POSITIONAL_HEADER
+        if skip_header:
+            names = list(f.columns)
         bad: list[int] = []
         good = 0
         for cells in reader:
             if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if skip_header:
+                skip_header = False
                 continue
             if names is None:
                 names = [c.strip() for c in cells]
@@ -900,8 +910,11 @@ def _choice_example(t: Task, fm: dict, rec: dict, where: str, lab: _LabelMap, la
             label = keys.index(raw)
         else:
             label = lab(raw, where)
+    context = _get(rec, fm["context"], where) if "context" in fm else ""
+    if isinstance(context, list):  # several columns (XStoryCloze's four sentences): one text
+        context = " ".join(x for x in (_text(c).strip() for c in context) if x)
     return {
-        "context": _text(_get(rec, fm["context"], where)) if "context" in fm else "",
+        "context": _text(context),
         "question": _text(_get(rec, fm["question"], where)) if "question" in fm else "",
         "choices": choices,
         "label": -1 if label is None else label,

@@ -54,8 +54,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = [
@@ -70,12 +72,15 @@ __all__ = [
     "list_tasks",
     "tasks_table",
     "task_languages",
+    "Prompt",
+    "PROMPT_FILTERS",
 ]
 
 #: Input formats of tasks.
 FORMATS = ("sentence_pair", "tagging", "extractive_qa", "multiple_choice", "retrieval")
-#: Kinds of tasks: evaluated in every language, English intermediate, or part of a composite.
-KINDS = ("target", "intermediate", "component")
+#: Kinds of tasks: evaluated in every language, English intermediate, part of a composite, or
+#: evaluated in every language by decoder-LLM prompting only (``xdist lm-eval``; XCOPA, XStoryCloze).
+KINDS = ("target", "intermediate", "component", "llm")
 #: Formats of data files (see :class:`DataFile`).
 FILE_FORMATS = (
     "tsv",  # tab-separated rows, `columns` in file order
@@ -215,6 +220,136 @@ class Layout:
         return dict(self.file_codes).get(language, language)
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _strip_period(s: str) -> str:
+    s = s.strip()
+    return s[:-1] if s and unicodedata.category(s[-1]).startswith("P") else s
+
+
+#: Filters of prompt placeholders (``{context|strip_period}``).
+PROMPT_FILTERS = {
+    "strip": str.strip,
+    "strip_period": _strip_period,  # strip, then drop one final punctuation mark
+    "lower_first": lambda s: s[:1].lower() + s[1:],
+    "upper_first": lambda s: s[:1].upper() + s[1:],
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """How a decoder LLM reads one example: a context and one continuation per choice.
+
+    The model scores each choice by the log-likelihood of
+    ``delimiter + continuation`` after ``context`` (lm-evaluation-harness's
+    ``doc_to_text``, ``doc_to_choice`` and ``target_delimiter``).
+
+    Attributes
+    ----------
+    name : str
+    context : str
+        Template of the context.  ``{field}`` is a field of the canonical
+        example (``text_a``, ``text_b``, ``context``, ``question``) or a word
+        of the language (:attr:`words`); ``{@field}`` is the word named by the
+        example's value of ``field`` (XCOPA's ``cause``/``effect``
+        connectors); ``{x|filter}`` applies one of :data:`PROMPT_FILTERS`.
+    choices : tuple of str
+        One template per label index (sentence pairs), or one template with
+        ``{choice}`` applied to each of the example's ``choices`` (multiple
+        choice).
+    delimiter : str
+        Put between context and continuation (``" "``; ``""`` for PAWS-X,
+        whose context is empty).
+    words : tuple of (str, tuple of (str, str))
+        Language -> (name, word) pairs: the per-language connector words.
+    source : str
+        Where the template comes from.
+    notes : str
+    """
+
+    name: str
+    context: str
+    choices: tuple[str, ...]
+    delimiter: str = " "
+    words: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    source: str = ""
+    notes: str = ""
+
+    @property
+    def per_choice(self) -> bool:
+        """Whether :attr:`choices` is one ``{choice}`` template applied to each option."""
+        return len(self.choices) == 1 and any(
+            m.group(1).split("|")[0].strip() == "choice" for m in _PLACEHOLDER.finditer(self.choices[0]))
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages :attr:`words` has words for (all languages when the prompt has none)."""
+        return tuple(lang for lang, _ in self.words)
+
+    def words_for(self, language: str) -> dict[str, str]:
+        """The words of one language; a clear error when the prompt has none for it."""
+        if not self.words:
+            return {}
+        table = dict(self.words)
+        if language not in table:
+            raise ValueError(f"language={language!r} has no words in prompt {self.name!r}: "
+                             f"expected one of {list(table)}")
+        return dict(table[language])
+
+    def render(self, example, language: str) -> tuple[str, list[str]]:
+        """``(context, continuations)`` of one canonical example in ``language``.
+
+        Continuations do not include :attr:`delimiter`.
+
+        Examples
+        --------
+        >>> from xdist.train.tasks import get_task
+        >>> p = get_task("XNLI").prompt()
+        >>> p.render({"text_a": "Er schläft", "text_b": "Er ist wach"}, "de")
+        ('Er schläft, richtig?', ['Nein, Er ist wach', 'Ja, Er ist wach', 'Auch, Er ist wach'])
+        """
+        words = self.words_for(language)
+        context = self._fill(self.context, example, words)
+        if self.per_choice:
+            options = example.get("choices")
+            if not options:
+                raise ValueError(f"prompt {self.name!r} needs the example's 'choices', got {options!r}")
+            conts = [self._fill(self.choices[0], {**example, "choice": c}, words) for c in options]
+        else:
+            conts = [self._fill(c, example, words) for c in self.choices]
+        return context, conts
+
+    def _fill(self, template: str, example, words: dict[str, str]) -> str:
+        def one(m: re.Match) -> str:
+            spec, *filters = [x.strip() for x in m.group(1).split("|")]
+            if spec.startswith("@"):
+                key = str(example.get(spec[1:], ""))
+                if key not in words:
+                    raise ValueError(f"prompt {self.name!r}: {spec[1:]}={key!r} has no word: "
+                                     f"expected one of {sorted(words)}")
+                value = words[key]
+            elif spec in example:
+                value = "" if example[spec] is None else str(example[spec])
+            elif spec in words:
+                value = words[spec]
+            else:
+                raise ValueError(f"prompt {self.name!r}: placeholder {{{spec}}} is neither a field of "
+                                 f"the example ({sorted(example)}) nor a word ({sorted(words)})")
+            for f in filters:
+                if f not in PROMPT_FILTERS:
+                    raise ValueError(f"prompt {self.name!r}: filter {f!r} is not known: expected one of "
+                                     f"{list(PROMPT_FILTERS)}")
+                value = PROMPT_FILTERS[f](value)
+            return value
+
+        return _PLACEHOLDER.sub(one, template)
+
+
+def _words(table: dict[str, dict[str, str]]) -> tuple:
+    return tuple((lang, tuple(w.items())) for lang, w in table.items())
+
+
 @dataclass(frozen=True)
 class Task:
     """A task of the registry.
@@ -262,6 +397,9 @@ class Task:
     reference : str
         Dataset paper and download location.
     notes : str
+    prompts : tuple of Prompt
+        Prompt templates for scoring with a decoder LLM (``xdist lm-eval``),
+        the default first; empty for tasks no prompt is written for.
     """
 
     name: str
@@ -284,6 +422,7 @@ class Task:
     components: tuple[tuple[str, tuple[str, ...]], ...] = ()
     reference: str = ""
     notes: str = ""
+    prompts: tuple[Prompt, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -292,6 +431,27 @@ class Task:
             raise ValueError(f"format={self.format!r} is not valid: expected one of {list(FORMATS)}")
         if not self.metrics:
             raise ValueError(f"task {self.name!r} needs at least one metric")
+
+    def prompt(self, name: str | None = None) -> Prompt:
+        """The prompt template called ``name`` (default: the first).
+
+        Examples
+        --------
+        >>> from xdist.train.tasks import get_task
+        >>> get_task("XCOPA").prompt().name
+        'harness'
+        """
+        if not self.prompts:
+            with_prompts = [n for n, t in _REGISTRY.items() if t.prompts]
+            raise ValueError(f"task {self.name!r} has no prompt template for decoder-LLM scoring: "
+                             f"tasks with prompts are {with_prompts}")
+        if name is None:
+            return self.prompts[0]
+        for p in self.prompts:
+            if p.name == name:
+                return p
+        raise ValueError(f"prompt={name!r} is not known for task {self.name!r}: expected one of "
+                         f"{[p.name for p in self.prompts]}")
 
     @property
     def primary_metric(self) -> str:
@@ -1126,13 +1286,176 @@ def _commonsenseqa() -> Task:
                notes="Five answers per question, keyed A-E.")
 
 
+# --------------------------------------------------------------------------
+# decoder-LLM tasks and prompts (xdist lm-eval, docs/llm.md)
+
+_HARNESS = "EleutherAI/lm-evaluation-harness lm_eval/tasks/"
+
+# lm-evaluation-harness xnli/utils.py (words translated word by word, as there).
+_XNLI_WORDS = {
+    "ar": {"right": "صحيح", "yes": "نعم", "also": "لذا", "no": "رقم"},
+    "bg": {"right": "правилно", "yes": "да", "also": "така", "no": "не"},
+    "de": {"right": "richtig", "yes": "Ja", "also": "Auch", "no": "Nein"},
+    "el": {"right": "σωστός", "yes": "Ναί", "also": "Έτσι", "no": "όχι"},
+    "en": {"right": "right", "yes": "Yes", "also": "Also", "no": "No"},
+    "es": {"right": "correcto", "yes": "Sí", "also": "Asi que", "no": "No"},
+    "fr": {"right": "correct", "yes": "Oui", "also": "Aussi", "no": "Non"},
+    "hi": {"right": "सही", "yes": "हाँ", "also": "इसलिए", "no": "नहीं"},
+    "ru": {"right": "правильно", "yes": "Да", "also": "Так", "no": "Нет"},
+    "sw": {"right": "sahihi", "yes": "Ndiyo", "also": "Hivyo", "no": "Hapana"},
+    "th": {"right": "ถูกต้อง", "yes": "ใช่", "also": "ดังนั้น", "no": "ไม่"},
+    "tr": {"right": "doğru", "yes": "Evet", "also": "Böylece", "no": "Hayır"},
+    "ur": {"right": "صحیح", "yes": "جی ہاں", "also": "اس لئے", "no": "نہیں"},
+    "vi": {"right": "đúng", "yes": "Vâng", "also": "Vì vậy", "no": "Không"},
+    "zh": {"right": "正确", "yes": "是的", "also": "所以", "no": "不是的"},
+}  # fmt: skip
+# lm-evaluation-harness paws-x/_generate_config.py (its French "no" is "No", kept).
+_PAWSX_WORDS = {
+    "de": {"right": "richtig", "yes": "Ja", "no": "Nein"},
+    "en": {"right": "right", "yes": "Yes", "no": "No"},
+    "es": {"right": "verdad", "yes": "Sí", "no": "No"},
+    "fr": {"right": "n'est-ce pas", "yes": "Oui", "no": "No"},
+    "ja": {"right": "ですね", "yes": "はい", "no": "いいえ"},
+    "ko": {"right": "맞죠", "yes": "예", "no": "아니요"},
+    "zh": {"right": "对吧", "yes": "是", "no": "不是"},
+}  # fmt: skip
+# lm-evaluation-harness xcopa/utils.py connectors; English as its copa task.
+_XCOPA_WORDS = {
+    "en": {"cause": "because", "effect": "therefore"},
+    "et": {"cause": "sest", "effect": "seetõttu"},
+    "ht": {"cause": "poukisa", "effect": "donk sa"},
+    "id": {"cause": "karena", "effect": "maka"},
+    "it": {"cause": "perché", "effect": "quindi"},
+    "qu": {"cause": "imataq", "effect": "chaymi"},
+    "sw": {"cause": "kwa sababu", "effect": "kwa hiyo"},
+    "ta": {"cause": "காரணமாக", "effect": "எனவே"},
+    "th": {"cause": "เพราะ", "effect": "ดังนั้น"},
+    "tr": {"cause": "çünkü", "effect": "bu yüzden"},
+    "vi": {"cause": "bởi vì", "effect": "vì vậy"},
+    "zh": {"cause": "因为", "effect": "所以"},
+}  # fmt: skip
+
+
+def _nli_prompt(languages) -> Prompt:
+    return Prompt(
+        "harness", "{text_a}, {right}?",
+        # label order: contradiction, entailment, neutral
+        ("{no}, {text_b}", "{yes}, {text_b}", "{also}, {text_b}"),
+        words=_words({k: _XNLI_WORDS[k] for k in languages}),
+        source=_HARNESS + "xnli (XGLM / mGPT format)",
+        notes="premise + ', right?' then 'Yes|Also|No, ' + hypothesis.",
+    )
+
+
+_PAWSX_PROMPT = Prompt(
+    "harness", "", ("{text_a}, {right}? {no}, {text_b}", "{text_a}, {right}? {yes}, {text_b}"),
+    delimiter="", words=_words(_PAWSX_WORDS), source=_HARNESS + "paws-x",
+    notes="Empty context: each choice is the whole sequence, scored after the model's prefix token.",
+)
+_COPA_PROMPT = Prompt(
+    "harness", "{context|strip_period} {@question}", ("{choice|lower_first}",),
+    words=_words(_XCOPA_WORDS), source=_HARNESS + "xcopa/utils.py, copa",
+    notes="premise without its final punctuation + because/therefore; choice with a lower-case first "
+    "letter. The harness drops the last character whatever it is; every COPA/XCOPA premise ends in one "
+    "punctuation mark.",
+)
+_STORY_PROMPT = Prompt(
+    "harness", "{context}", ("{choice}",), source=_HARNESS + "xstorycloze",
+    notes="the four story sentences joined by spaces; the two endings.",
+)
+_HELLASWAG_PROMPT = Prompt(
+    "harness", "{context} {question|upper_first}", ("{choice}",), source=_HARNESS + "hellaswag",
+    notes="ctx_a + ' ' + ctx_b capitalised; the harness also prefixes the activity label and removes "
+    "WikiHow's bracketed markup, which the canonical examples do not keep.",
+)
+_PROMPTS = {
+    "XNLI": (_nli_prompt(_XNLI_WORDS),),
+    "MNLI": (_nli_prompt(["en"]),),
+    "PAWS-X": (_PAWSX_PROMPT,),
+    "HellaSwag": (_HELLASWAG_PROMPT,),
+}
+
+_COPA_COLUMNS = ("premise", "choice1", "choice2", "question", "label", "idx")
+_COPA_FIELDS = (("context", "premise"), ("question", "question"), ("choices", "choice1,choice2"),
+                ("label", "label"))
+
+
+def _copa() -> Task:
+    original = Layout(
+        "original",
+        tuple(_f(sp, f"COPA/{js}.jsonl", "jsonl", _COPA_COLUMNS, _COPA_FIELDS, labelled=(sp != "test"))
+              for sp, js in (("train", "train"), ("dev", "val"), ("test", "test"))),
+        source="SuperGLUE COPA (https://dl.fbaipublicfiles.com/glue/superglue/data/v2/COPA.zip)",
+        notes="question is 'cause' or 'effect'; label 0/1 = choice1/choice2; test labels withheld.",
+    )
+    return Task(
+        "COPA", "llm", "multiple_choice", ("accuracy",), True, ("0", "1"), ("en",),
+        ("train", "dev", "test"), (original, _jsonl_layout("copa", "multiple_choice", ("train", "dev", "test"))),
+        schema="copa", aliases=("copa",), eval_split="dev", num_choices=2,
+        reference="Roemmele et al. 2011, Choice of Plausible Alternatives; SuperGLUE",
+        notes="English source of XCOPA: few-shot demonstrations and LoRA training data.",
+        prompts=(_COPA_PROMPT,),
+    )
+
+
+def _xcopa() -> Task:
+    original = Layout(
+        "original",
+        (
+            _f("dev", "data/{lang}/val.{lang}.jsonl", "jsonl", _COPA_COLUMNS + ("changed",), _COPA_FIELDS),
+            _f("test", "data/{lang}/test.{lang}.jsonl", "jsonl", _COPA_COLUMNS + ("changed",), _COPA_FIELDS),
+        ),
+        source="https://github.com/cambridgeltl/xcopa data/ (Ponti et al. 2020)",
+        notes="The repository has no English: put COPA's English files (same fields) at "
+        "data/en/{val,test}.en.jsonl for the source-language score; question 'cause'/'effect'.",
+    )
+    return Task(
+        "XCOPA", "llm", "multiple_choice", ("accuracy",), True, ("0", "1"),
+        _langs("en,et,ht,id,it,qu,sw,ta,th,tr,vi,zh"), ("dev", "test"),
+        (original, _jsonl_layout("xcopa", "multiple_choice", ("dev", "test"))),
+        schema="copa", aliases=("xcopa",), train_task="COPA", num_choices=2,
+        reference="Ponti et al. 2020, XCOPA: A Multilingual Dataset for Causal Commonsense Reasoning",
+        notes="COPA's validation (100) and test (500) examples translated into 11 languages; English "
+        "(the source language) is COPA itself; English training data: COPA train.",
+        prompts=(_COPA_PROMPT,),
+    )
+
+
+def _xstorycloze() -> Task:
+    cols = ("InputStoryid", "InputSentence1", "InputSentence2", "InputSentence3", "InputSentence4",
+            "RandomFifthSentenceQuiz1", "RandomFifthSentenceQuiz2", "AnswerRightEnding")
+    fields = (("context", "InputSentence1,InputSentence2,InputSentence3,InputSentence4"),
+              ("choices", "RandomFifthSentenceQuiz1,RandomFifthSentenceQuiz2"), ("label", "AnswerRightEnding"))
+    original = Layout(
+        "original",
+        tuple(_f(sp, f"spring2016.val.{{lang}}.tsv.split_20_80_{part}.tsv", "tsv", cols, fields, header=True)
+              for sp, part in (("train", "train"), ("test", "eval"))),
+        label_map=(("1", "0"), ("2", "1")),
+        source="https://github.com/facebookresearch/fairseq/tree/main/examples/xglm XStoryCloze "
+        "(Lin et al. 2022); English from StoryCloze spring2016.val.tsv split as its README says",
+        notes="Header line, eight tab-separated columns read by position (the copies on the Hugging Face "
+        "hub name them input_sentence_1 ...); AnswerRightEnding 1/2.",
+    )
+    return Task(
+        "XStoryCloze", "llm", "multiple_choice", ("accuracy",), True, ("0", "1"),
+        _langs("en,ru,zh,es,ar,hi,id,te,sw,eu,my"), ("train", "test"),
+        (original, _jsonl_layout("xstorycloze", "multiple_choice", ("train", "test"))),
+        schema="storycloze", aliases=("xstorycloze", "xstory_cloze", "xstory-cloze"), num_choices=2,
+        reference="Lin et al. 2022, Few-shot Learning with Multilingual Generative Language Models",
+        notes="360 training and 1,510 evaluation stories per language, line-aligned across languages.",
+        prompts=(_STORY_PROMPT,),
+    )
+
+
 def _build() -> dict[str, Task]:
     tasks = [
         _xnli(), _pawsx(), _udpos(), _panx(), _xquad(), _mlqa(), _tydiqa(), _bucc(), _tatoeba(),
         _mnli(), _anli_plus(), _qqp(), _ccg(), _squad("1.1"), _squad("2.0"), _hellaswag(),
         _cosmosqa(), _commonsenseqa(),
         _anli(), _snli(),
+        _xcopa(), _xstorycloze(), _copa(),
     ]
+    tasks = [replace(t, prompts=_PROMPTS[t.name]) if t.name in _PROMPTS else t for t in tasks]
     return {t.name: t for t in tasks}
 
 
@@ -1191,9 +1514,9 @@ def list_tasks(kind: str | None = None) -> list[str]:
 
     Parameters
     ----------
-    kind : {"target", "intermediate", "component"} or None
+    kind : {"target", "intermediate", "component", "llm"} or None
         Only tasks of this kind; ``None``: target and intermediate tasks
-        (components are listed only when asked for).
+        (components and the LLM-only tasks are listed only when asked for).
 
     Examples
     --------
@@ -1206,7 +1529,7 @@ def list_tasks(kind: str | None = None) -> list[str]:
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind={kind!r} is not valid: expected one of {list(KINDS)} or None")
     if kind is None:
-        return [n for n, t in _REGISTRY.items() if t.kind != "component"]
+        return [n for n, t in _REGISTRY.items() if t.kind in ("target", "intermediate")]
     return [n for n, t in _REGISTRY.items() if t.kind == kind]
 
 

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["SPECIAL_TOKENS", "make_tokenizer", "make_tiny_model", "tiny_config"]
+__all__ = ["SPECIAL_TOKENS", "make_tokenizer", "make_tiny_model", "tiny_config", "make_tiny_causal_lm"]
 
 #: XLM-R's special tokens, in XLM-R's id order.
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
@@ -125,6 +125,58 @@ def make_tiny_model(path, tokenizer, *, hidden_size: int = 32, num_layers: int =
     try:
         torch.manual_seed(seed)
         model = XLMRobertaModel(config, add_pooling_layer=False)
+    finally:
+        torch.random.set_rng_state(state)
+    from xdist.train.model import _quiet
+
+    with _quiet():
+        model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def make_tiny_causal_lm(path, tokenizer, *, hidden_size: int = 32, num_layers: int = 2, num_heads: int = 2,
+                        max_position: int = 512, seed: int = 0) -> Path:
+    """Save a random-init Llama-style causal LM and ``tokenizer`` to ``path``.
+
+    Two decoder layers of width 32 by default (about 53,000 parameters with a
+    500-token vocabulary), untied input and output embeddings, SDPA
+    attention.  The directory loads like any local checkpoint
+    (``AutoModelForCausalLM.from_pretrained(path)``, ``xdist lm-eval --model
+    PATH``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from xdist.train.toy import make_tokenizer, make_tiny_causal_lm
+    >>> tok = make_tokenizer(["a small corpus"], vocab_size=30)
+    >>> make_tiny_causal_lm(tempfile.mkdtemp(), tok).joinpath("config.json").is_file()  # doctest: +SKIP
+    True
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if not isinstance(hidden_size, int) or not isinstance(num_heads, int) or num_heads < 1 \
+            or hidden_size % num_heads:
+        raise ValueError(f"hidden_size={hidden_size!r} is not valid: expected an integer multiple of "
+                         f"num_heads={num_heads!r}")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers, num_attention_heads=num_heads, num_key_value_heads=num_heads,
+        max_position_embeddings=max_position, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
     finally:
         torch.random.set_rng_state(state)
     from xdist.train.model import _quiet
