@@ -242,6 +242,70 @@ def _cmd_scale(args) -> int:
     return _run_table(args, compute)
 
 
+def _cmd_compare(args) -> int:
+    from xdist.analyses import compare
+
+    def compute():
+        res = _load_results(args)
+        f = _filters(args)
+        if args.what != "llm" and args.setting and len(args.setting) > 1:
+            raise ValueError(f"--setting given {len(args.setting)} times: `compare "
+                             f"{args.what}` takes one setting")
+        if args.what == "multitask":
+            return compare.multitask_gains(
+                res, setting=args.setting[0] if args.setting else "zero-shot+lora",
+                single_setting=args.single_setting,
+                against=args.against, separator=args.separator, cluster=args.cluster, ci=args.ci,
+                n_boot=args.n_boot, alpha=args.alpha, seed=args.seed, **f)
+        if args.what == "llm":
+            return compare.slope_comparison(
+                res, settings=args.setting, reference=args.reference or "zero-shot",
+                distance=args.distance[0] if args.distance else "syntactic",
+                outcome=args.outcome, reference_models=args.reference_model,
+                match_models=args.match_models, cluster=args.cluster, ci=args.ci,
+                n_boot=args.n_boot, alpha=args.alpha, codes=args.codes,
+                impute_distances=args.impute_distances, seed=args.seed, **f)
+        default = ("zero-shot+multilingual-intermediate" if args.what == "scale"
+                   else "zero-shot+lora")
+        pair = dict(setting=args.setting[0] if args.setting else default,
+                    reference=args.reference or "zero-shot",
+                    model_families=args.model_family, intermediate_tasks=args.intermediate_task,
+                    reference_intermediate_task=args.reference_intermediate_task)
+        if args.what == "gap":
+            return compare.gap_summary(res, cluster=args.cluster, ci=args.ci,
+                                       n_boot=args.n_boot, alpha=args.alpha, seed=args.seed,
+                                       **pair, **f)
+        if args.what == "slope":
+            return compare.gap_slope(res, distances=args.distance or ["syntactic"],
+                                     cluster=args.cluster, alpha=args.alpha, codes=args.codes,
+                                     impute_distances=args.impute_distances, **pair, **f)
+        if args.distance and len(args.distance) > 1:
+            raise ValueError("--distance given several times: `compare scale` takes one "
+                             "distance covariate")
+        return compare.gap_scale(res, distance=args.distance[0] if args.distance else None,
+                                 parameters=_parameter_counts(args.parameters),
+                                 alpha=args.alpha, codes=args.codes,
+                                 impute_distances=args.impute_distances, **pair, **f)
+
+    return _run_table(args, compute)
+
+
+def _parameter_counts(items):
+    """``--parameters MODEL=COUNT`` (repeatable) as a dict."""
+    out = {}
+    for item in items or ():
+        model, sep, count = item.rpartition("=")
+        try:
+            value = float(count)
+        except ValueError:
+            value = float("nan")
+        if not sep or not model or not value > 0:
+            raise ValueError(f"--parameters {item!r} is not valid: expected MODEL=COUNT, e.g. "
+                             "--parameters my-model=278e6")
+        out[model] = value
+    return out
+
+
 def _cmd_loo(args) -> int:
     from xdist.analyses import leave_one_out
 
@@ -458,6 +522,68 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--ml", dest="reml", action="store_false", default=True)
         q.set_defaults(func=_cmd_scale)
 
+    cp = sub.add_parser(
+        "compare", help="compare settings: adapters, multi-task, multilingual intermediate, LLMs",
+        description="Compare two training settings of the same results (xdist.settings): the "
+                    "per-language gap and its mean (gap), the gap against distance (slope), "
+                    "multi-task against single-task intermediate training (multitask), the gap "
+                    "across model sizes (scale), and degradation slopes of LLM settings beside "
+                    "the encoder's (llm). See docs/analyses.md.")
+    cpsub = cp.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser, required=True)
+    for name, helptext in (
+        ("gap", "score(setting) - score(reference) per language, mean with bootstrap CI "
+                "(default zero-shot+lora vs zero-shot)"),
+        ("slope", "gap ~ distance(s), OLS clustered by language or family"),
+        ("multitask", "multi-task intermediate training (e.g. 'MNLI,QQP') against single-task"),
+        ("scale", "gap ~ log_params (+ distance) across models (default "
+                  "zero-shot+multilingual-intermediate vs zero-shot)"),
+        ("llm", "degradation ~ distance slopes of LLM settings beside the reference's, and "
+                "their difference with a paired bootstrap CI"),
+    ):
+        q = cpsub.add_parser(name, help=helptext, description=helptext)
+        results_args(q, distances=name in ("slope", "scale", "llm"))
+        q.add_argument("--setting", action="append",
+                       help="the setting to compare (llm: repeatable, default every llm-*)")
+        q.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
+        if name != "multitask":
+            q.add_argument("--reference", help="the reference setting (default zero-shot)")
+        if name in ("gap", "slope", "scale"):
+            q.add_argument("--model-family", action="append", help="model families (e.g. XLM-R)")
+            q.add_argument("--intermediate-task", action="append",
+                           help="intermediate task(s) of --setting to keep")
+            q.add_argument("--reference-intermediate-task", default=None,
+                           help="compare with this intermediate task of --reference ('' = none) "
+                                "instead of the same one")
+        if name in ("slope", "scale", "llm"):
+            q.add_argument("--distance", action="append", choices=kinds,
+                           help="distance kind(s) (slope: repeatable; default syntactic; "
+                                "scale: optional covariate)")
+        if name in ("gap", "multitask", "llm"):
+            q.add_argument("--cluster", choices=("language", "family"), default="language")
+            q.add_argument("--ci", choices=("bca", "percentile"), default="bca")
+            q.add_argument("--n-boot", type=int, default=10_000)
+            q.add_argument("--seed", type=int, default=0)
+        if name == "slope":
+            q.add_argument("--cluster", choices=("language", "family"), default="language")
+        if name == "scale":
+            q.add_argument("--parameters", action="append", metavar="MODEL=COUNT",
+                           help="parameter count of a model outside data/models/models.csv "
+                                "(repeatable)")
+        if name == "multitask":
+            q.add_argument("--single-setting", help="setting of the single-task rows "
+                                                    "(default: --setting)")
+            q.add_argument("--against", choices=("best", "each"), default="best")
+            q.add_argument("--separator", default=",",
+                           help="separator of a multi-task intermediate_task (default ',')")
+        if name == "llm":
+            q.add_argument("--outcome", choices=("degradation", "degradation_relative"),
+                           default="degradation")
+            q.add_argument("--reference-model", action="append",
+                           help="models of the reference setting to compare with")
+            q.add_argument("--match-models", action="store_true",
+                           help="compare each experiment only with the same model's reference")
+        q.set_defaults(func=_cmd_compare)
+
     q = sub.add_parser("loo", help="which languages drive a slope: leave one language/family out",
                        description="Refit a formula leaving out each language (or family) in turn: "
                                    "the slope without it and the held-out prediction error.")
@@ -473,6 +599,14 @@ def build_parser() -> argparse.ArgumentParser:
     from xdist.train.cli import add_parser as add_train_parser
 
     add_train_parser(sub)
+
+    from xdist.train.llm_cli import add_parser as add_lm_eval_parser
+
+    add_lm_eval_parser(sub)
+
+    from xdist.train.sweep import add_parser as add_sweep_parser  # Ray is imported only when a sweep runs
+
+    add_sweep_parser(sub)
 
     q = sub.add_parser("models", help="the pretrained-models table (parameters, provenance)")
     q.add_argument("--family", action="append", help="model families to keep")

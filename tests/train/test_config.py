@@ -37,6 +37,18 @@ def test_file_then_flags(tmp_path):
     assert load_config(j) == cfg
 
 
+def test_run_directory_config_json_loads_back(tmp_path):
+    """The config.json the pipeline writes into --output is itself a valid --config."""
+    from xdist.train.pipeline import CONFIG_FILE, _check_output
+
+    cfg = apply_overrides(TrainConfig(model="models/xlmr", target="PAN-X", intermediate=("MNLI",),
+                                      output=str(tmp_path / "run")), ["seed=3", "target_phase.learning_rate=2e-5"])
+    _check_output(cfg)
+    written = json.loads((tmp_path / "run" / CONFIG_FILE).read_text())
+    assert "identity" in written and "config" in written
+    assert load_config(tmp_path / "run" / CONFIG_FILE) == cfg
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -105,3 +117,9 @@ def test_task_dependent_defaults_follow_the_released_recipe():
     # an explicit value wins over the task default
     mine = apply_overrides(TrainConfig(model="m", target="PAN-X"), ["target_phase.num_train_epochs=1"]).validate()
     assert mine.target_phase.num_train_epochs == 1.0 and mine.target_phase.gradient_accumulation_steps == 8
+
+
+@pytest.mark.parametrize("target", ["XCOPA", "SNLI"])
+def test_target_must_be_an_encoder_target_task(target):
+    with pytest.raises(ValueError, match=r"not a target task of the encoder pipeline.*expected one of XNLI"):
+        TrainConfig(model="m", target=target).validate()

@@ -46,7 +46,21 @@ def add_parser(sub):
     t.add_argument("--store", metavar="DIR", help="results store (default OUTPUT/store)")
     t.add_argument("--model-name", metavar="NAME", help="model name in the results table "
                                                          "(default: the model directory's name)")
-    t.add_argument("--setting", help="results-table setting (default zero-shot)")
+    t.add_argument("--setting", help="results-table setting (default: derived from the run, e.g. zero-shot, "
+                                     "zero-shot+multilingual-intermediate+mlm)")
+    t.add_argument("--intermediate-languages", metavar="LANG[,LANG...]",
+                   help="languages of the intermediate training data (default en); the others are read from "
+                        "translated training files (see docs/training.md)")
+    t.add_argument("--mlm-corpus", metavar="DIR",
+                   help="continued multilingual MLM during phase 1 on DIR/{lang}.txt (one sentence per line)")
+    t.add_argument("--mlm-languages", metavar="LANG[,LANG...]",
+                   help="MLM corpus languages (default: every file of --mlm-corpus; with --smoke: turns MLM "
+                        "on, on a toy corpus)")
+    t.add_argument("--adapter", choices=("full", "lora"),
+                   help="full fine-tuning (default) or LoRA adapters on a frozen encoder (adapters.method)")
+    t.add_argument("--adapter-sharing", choices=("per-task", "shared"),
+                   help="with --adapter lora: one adapter per intermediate task (default) or one shared by "
+                        "them (adapters.sharing); the target task's adapter is stacked on them")
     t.add_argument("--layout", choices=("xtreme", "original", "jiant", "jsonl"),
                    help="data layout (default: the first found under --data-dir)")
     t.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"),
@@ -70,6 +84,16 @@ def _tasks(value):
     return tuple(x.strip() for x in value.split(",") if x.strip())
 
 
+def _adapter_overrides(args) -> list[str]:
+    """--adapter / --adapter-sharing as ``--set`` items (which, given too, take precedence)."""
+    out = []
+    if getattr(args, "adapter", None):
+        out.append(f"adapters.method={args.adapter}")
+    if getattr(args, "adapter_sharing", None):
+        out.append(f"adapters.sharing={args.adapter_sharing}")
+    return out
+
+
 def _resolve(args):
     from dataclasses import replace
 
@@ -87,10 +111,19 @@ def _resolve(args):
     inter = _tasks(args.intermediate)
     if inter is not None:
         changes["intermediate"] = inter
+    for flag in ("intermediate_languages", "mlm_languages"):
+        if getattr(args, flag):
+            changes[flag] = _tasks(getattr(args, flag))
+    if args.mlm_corpus:
+        changes["mlm_corpus"] = args.mlm_corpus
     cfg = replace(cfg, **changes)
+    cfg = apply_overrides(cfg, _adapter_overrides(args))
     if args.languages:
         cfg = replace(cfg, eval=replace(cfg.eval, languages=_tasks(args.languages)))
     cfg = apply_overrides(cfg, args.overrides)
+    if getattr(args, "adapter_sharing", None) and cfg.adapters.method == "full":
+        raise ValueError(f"--adapter-sharing {args.adapter_sharing} needs adapters (--adapter lora): full "
+                         "fine-tuning has none to share")
     if not isinstance(cfg.eval, EvalConfig):  # pragma: no cover - guarded by apply_overrides
         raise ValueError("eval must be a table")
     return cfg
@@ -103,6 +136,8 @@ def run(args) -> int:
             raise ValueError("--smoke needs --output DIR (where the toy data, model and results go)")
         if args.model or args.data_dir or args.config:
             raise ValueError("--smoke builds its own model and data: drop --model, --data-dir and --config")
+        if args.mlm_corpus:
+            raise ValueError("--smoke builds its own MLM corpus: drop --mlm-corpus and give --mlm-languages")
     cfg = _resolve(args)
     if args.print_config and not args.smoke:
         sys.stdout.write(json.dumps(cfg.validate().to_dict(), indent=1) + "\n")
@@ -128,7 +163,10 @@ def run(args) -> int:
                 args.output, target=args.target or "XNLI",
                 intermediate=("MNLI",) if inter is None else inter,
                 seed=1 if args.seed is None else args.seed, languages=_tasks(args.languages),
-                overrides=args.overrides, progress=progress,
+                overrides=[*_adapter_overrides(args), *([f"setting={args.setting}"] if args.setting else []),
+                           *args.overrides], progress=progress,
+                intermediate_languages=_tasks(args.intermediate_languages),
+                mlm_languages=_tasks(args.mlm_languages),
             )
         else:
             from xdist.train.pipeline import run as run_pipeline

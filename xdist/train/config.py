@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "AdapterConfig",
+    "DistributedConfig",
+    "derive_setting",
     "EvalConfig",
     "PhaseConfig",
     "TrainConfig",
@@ -172,6 +175,150 @@ class EvalConfig:
             )
 
 
+LAUNCHERS = ("none", "torchrun", "accelerate")
+FSDP_OPTIONS = ("full_shard", "shard_grad_op", "auto_wrap", "offload")  # FSDP2 subset of TrainingArguments.fsdp
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """How a run uses several GPUs (``[distributed]``; see :mod:`xdist.train.launch`).
+
+    ``launcher``: ``"none"`` (one process), ``"torchrun"`` or ``"accelerate"``
+    (``xdist sweep`` starts the run with it, one process per GPU: DDP);
+    ``nproc_per_node``: processes (GPUs); ``fsdp``: ``"auto"`` (FSDP for models of
+    1B parameters and more when there are several processes), ``"off"``, or a
+    ``TrainingArguments.fsdp`` value such as ``"full_shard auto_wrap"``;
+    ``fsdp_layer_cls``: the layer class to wrap (default: the encoder's
+    ``_no_split_modules``).
+    """
+
+    launcher: str = "none"
+    nproc_per_node: int = 1
+    fsdp: str = "auto"
+    fsdp_layer_cls: str | None = None
+
+    def validate(self) -> None:
+        if self.launcher not in LAUNCHERS:
+            raise ValueError(f"distributed.launcher={self.launcher!r} is not valid: expected one of {list(LAUNCHERS)}")
+        n = self.nproc_per_node
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"distributed.nproc_per_node={n!r} is not valid: expected a positive integer")
+        if self.launcher == "none" and n > 1:
+            raise ValueError(f"distributed.nproc_per_node={n} needs distributed.launcher 'torchrun' or 'accelerate'")
+        tokens = self.fsdp.split() if isinstance(self.fsdp, str) else None
+        if not tokens or (self.fsdp not in ("auto", "off") and not set(tokens) <= set(FSDP_OPTIONS)):
+            raise ValueError(f"distributed.fsdp={self.fsdp!r} is not valid: expected 'auto', 'off' or options "
+                             f"from {list(FSDP_OPTIONS)} such as 'full_shard auto_wrap'")
+
+
+ADAPTER_METHODS = ("full", "lora")
+ADAPTER_SHARING = ("per-task", "shared")
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """Full fine-tuning or LoRA adapters (``[adapters]``; see :mod:`xdist.train.adapters`).
+
+    ``method``: ``"full"`` (default: every encoder weight trains) or
+    ``"lora"`` (the encoder is frozen; LoRA adapters and the heads train).
+    ``sharing``: ``"per-task"`` (one adapter per intermediate task) or
+    ``"shared"`` (one adapter for all of them); the target task gets its own
+    adapter, stacked on the intermediate one(s).  ``lora_r``, ``lora_alpha``,
+    ``lora_dropout``: rank, scaling numerator and dropout of every adapter
+    (r 8 and alpha 16 as Hu et al.'s RoBERTa-large GLUE scripts,
+    microsoft/LoRA ``examples/NLU/roberta_large_*.sh``; dropout 0.1 is
+    xdist's choice, those scripts use none).
+    ``target_modules``: the adapted layers; ``None`` is the architecture's
+    attention query and value projections (PEFT's table), ``("all-linear",)``
+    every linear layer.  ``learning_rate``: the learning rate of both phases
+    of a LoRA run (3e-4, those scripts' value; LoRA needs far more than full
+    fine-tuning's 1e-5); ``None`` keeps the phases' own.
+    Ignored by full fine-tuning.
+    """
+
+    method: str = "full"
+    sharing: str = "per-task"
+    lora_r: int = 8
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.1
+    target_modules: tuple[str, ...] | None = None
+    learning_rate: float | None = 3e-4
+
+    def validate(self) -> None:
+        def bad(key, value, accepted):
+            raise ValueError(f"adapters.{key}={value!r} is not valid: expected {accepted}")
+
+        if self.method not in ADAPTER_METHODS:
+            extra = (" (bottleneck adapters need AdapterHub's `adapters`, which requires transformers 4.x)"
+                     if self.method in ("bottleneck", "pfeiffer", "houlsby", "adapter") else "")
+            bad("method", self.method, f"one of {list(ADAPTER_METHODS)}{extra}")
+        if self.sharing not in ADAPTER_SHARING:
+            bad("sharing", self.sharing, f"one of {list(ADAPTER_SHARING)}")
+        if isinstance(self.lora_r, bool) or not isinstance(self.lora_r, int) or self.lora_r < 1:
+            bad("lora_r", self.lora_r, "a positive integer")
+        if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, (int, float)) or self.lora_alpha <= 0:
+            bad("lora_alpha", self.lora_alpha, "a positive number")
+        d = self.lora_dropout
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1:
+            bad("lora_dropout", d, "a number in [0, 1)")
+        tm = self.target_modules
+        if tm is not None and (not isinstance(tm, tuple) or not tm
+                               or not all(isinstance(m, str) and m.strip() for m in tm)):
+            bad("target_modules", tm, "module names (e.g. query,value), all-linear, or none for the "
+                                      "architecture's default")
+        if tm is not None and "all-linear" in tm and len(tm) > 1:  # PEFT would read it as a module name
+            bad("target_modules", tm, "'all-linear' alone (it already adapts every linear layer), or module "
+                                      "names without it")
+        lr = self.learning_rate
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0):
+            bad("learning_rate", lr, "a positive number, or none to keep each phase's learning_rate")
+
+    @property
+    def setting_modifier(self) -> str | None:
+        """The :mod:`xdist.settings` modifier of this method (``None`` for full fine-tuning)."""
+        if self.method == "full":
+            return None
+        return "lora-shared" if self.sharing == "shared" else "lora"
+
+
+def _check_adapters(cfg: TrainConfig, inter: tuple[str, ...], target, setting: str | None):
+    """Check ``[adapters]`` against the run; return (intermediate_phase, target_phase) learning rates set."""
+    a = cfg.adapters
+    a.validate()
+    if a.method != "full":
+        if a.sharing == "shared" and not inter:
+            raise ValueError("adapters.sharing='shared' needs intermediate tasks (--intermediate TASK,...): "
+                             "it is one adapter shared by them")
+        if cfg.mlm_corpus is not None:
+            raise ValueError(f"adapters.method={a.method!r} with mlm_corpus is not supported: continued MLM "
+                             "trains the full encoder; use adapters.method='full' or drop mlm_corpus")
+        if target.format == "retrieval" and not inter:
+            raise ValueError(f"adapters.method={a.method!r} trains nothing for {target.name}, a retrieval task "
+                             "without training data, when there is no intermediate task: give --intermediate "
+                             "or use adapters.method='full'")
+    if setting is not None:  # a setting given explicitly must not contradict the method
+        from xdist.settings import parse_setting
+
+        try:
+            mods = parse_setting(setting)[1]
+        except ValueError:
+            mods = None  # a free-form label: the user's own
+        if mods is not None:
+            named = [m for m in mods if m in ("lora", "lora-shared")]
+            want = [a.setting_modifier] if a.setting_modifier else []
+            if named != want:
+                raise ValueError(
+                    f"setting={setting!r} does not match adapters.method={a.method!r}, "
+                    f"adapters.sharing={a.sharing!r} (which write {'+'.join(want) or 'no adapter modifier'}): "
+                    "leave setting unset to derive it"
+                )
+    inter_phase, target_phase = cfg.intermediate_phase, cfg.target_phase
+    if a.method != "full" and a.learning_rate is not None:
+        inter_phase = replace(inter_phase, learning_rate=a.learning_rate)
+        target_phase = replace(target_phase, learning_rate=a.learning_rate)
+    return inter_phase, target_phase
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines one ``xdist train`` run.
@@ -193,14 +340,29 @@ class TrainConfig:
     model_name : str, optional
         Name in the results table (default: the model directory's name).
     seed : int
-    setting : str
-        The results table's ``setting`` (``"zero-shot"``).
+    setting : str, optional
+        The results table's ``setting``; default (``None``) :func:`derive_setting`:
+        ``"zero-shot"``, plus ``+multilingual-intermediate`` / ``+mlm`` (below).
     layout : str, optional
         Data layout to read (default: the first one present under ``data_dir``).
     precision : {"auto", "bf16", "fp16", "fp32"}
         ``auto``: bf16 on GPUs that support it, else fp16 on GPU, fp32 on CPU.
     attn_implementation : str
         ``"sdpa"`` (default) or ``"eager"``.
+    intermediate_languages : tuple of str
+        Languages of the intermediate training data (default English only);
+        others are read from translated files (:mod:`xdist.train.translated`).
+    mlm_corpus : str, optional
+        Directory of ``{lang}.txt`` files: continued multilingual MLM as one
+        more task of phase 1 (:mod:`xdist.train.mlm`).
+    mlm_languages : tuple of str, optional
+        Corpus languages used (default: every file of ``mlm_corpus``).
+    mlm_probability : float
+        Share of tokens selected for masking (0.15).
+    mlm_max_examples : int, optional
+        Corpus lines used per language (default all).
+    adapters : AdapterConfig
+        Full fine-tuning (default) or LoRA adapters (``[adapters]``).
     """
 
     model: str = ""
@@ -211,15 +373,22 @@ class TrainConfig:
     store: str | None = None
     model_name: str | None = None
     seed: int = 1
-    setting: str = "zero-shot"
+    setting: str | None = None  # None: derive_setting(self)
     layout: str | None = None
     precision: str = "auto"
     attn_implementation: str = "sdpa"
     group_by_length: bool = True
     dataloader_num_workers: int = 0
+    intermediate_languages: tuple[str, ...] = ("en",)
+    mlm_corpus: str | None = None
+    mlm_languages: tuple[str, ...] | None = None
+    mlm_probability: float = 0.15
+    mlm_max_examples: int | None = None
     intermediate_phase: PhaseConfig = field(default_factory=_default_intermediate)
     target_phase: PhaseConfig = field(default_factory=_default_target)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    adapters: AdapterConfig = field(default_factory=AdapterConfig)
 
     def validate(self) -> TrainConfig:
         """Check every value; return the config with task names made canonical."""
@@ -230,6 +399,12 @@ class TrainConfig:
         if not self.target:
             raise ValueError("target is required: give a target task (--target TASK)")
         target = get_task(self.target)
+        if target.kind != "target":
+            from xdist.train.tasks import list_tasks
+
+            hint = " (decoder-LLM tasks are scored by `xdist lm-eval`)" if target.kind == "llm" else ""
+            raise ValueError(f"target={self.target!r} is not a target task of the encoder pipeline{hint}: "
+                             f"expected one of {', '.join(list_tasks('target'))}")
         inter = tuple(get_task(t).name for t in self.intermediate)
         if len(set(inter)) != len(inter):
             raise ValueError(f"intermediate={list(self.intermediate)!r} names a task twice")
@@ -245,18 +420,22 @@ class TrainConfig:
                 f"attn_implementation={self.attn_implementation!r} is not valid: expected 'sdpa', 'eager' "
                 "or 'flash_attention_2'"
             )
-        if not self.setting or "\n" in self.setting:
-            raise ValueError(f"setting={self.setting!r} is not valid: expected a non-empty one-line label")
-        inter_phase = self.intermediate_phase.resolve([get_task(t) for t in inter]) if inter else \
-            self.intermediate_phase
-        target_phase = self.target_phase.resolve([target])
+        multi = _check_multilingual(self, inter)
+        setting = derive_setting(replace(self, intermediate=inter, **multi)) if self.setting is None \
+            else self.setting
+        if not isinstance(setting, str) or not setting or "\n" in setting:
+            raise ValueError(f"setting={setting!r} is not valid: expected a non-empty one-line label")
+        inter_phase, target_phase = _check_adapters(self, inter, target, self.setting)
+        inter_phase = inter_phase.resolve([get_task(t) for t in inter]) if inter else inter_phase
+        target_phase = target_phase.resolve([target])
         if inter:
             inter_phase.validate("intermediate_phase")
         if target.format != "retrieval":
             target_phase.validate("target_phase")
         self.eval.validate()
+        self.distributed.validate()
         return replace(self, target=target.name, intermediate=inter, intermediate_phase=inter_phase,
-                       target_phase=target_phase)
+                       target_phase=target_phase, setting=setting, **multi)
 
     @property
     def store_path(self) -> str:
@@ -271,6 +450,11 @@ class TrainConfig:
         d["intermediate"] = list(self.intermediate)
         if d["eval"]["languages"] is not None:
             d["eval"]["languages"] = list(d["eval"]["languages"])
+        d["intermediate_languages"] = list(self.intermediate_languages)
+        if self.mlm_languages is not None:
+            d["mlm_languages"] = list(self.mlm_languages)
+        if self.adapters.target_modules is not None:
+            d["adapters"]["target_modules"] = list(self.adapters.target_modules)
         return d
 
     def identity(self) -> dict[str, Any]:
@@ -280,11 +464,110 @@ class TrainConfig:
             d.pop(key)
         d["eval"].pop("batch_size")
         d["eval"].pop("batched_languages")
+        d.pop("mlm_corpus")  # a location, like data_dir; the run directory's config.json keeps it
+        if tuple(self.intermediate_languages) == ("en",) and self.mlm_corpus is None:
+            for key in _MULTILINGUAL_KEYS:  # English only, no MLM: ids of runs made before these keys
+                d.pop(key, None)
+        if self.distributed == DistributedConfig():  # one process: ids of runs made before [distributed]
+            d.pop("distributed")
+        if self.adapters.method == "full":  # ids of full fine-tuning runs made before [adapters]
+            d.pop("adapters")
         return d
+
+
+_MULTILINGUAL_KEYS = ("intermediate_languages", "mlm_languages", "mlm_probability", "mlm_max_examples")
+
+
+def derive_setting(cfg: TrainConfig) -> str:
+    """The results table's ``setting`` of a run, from what the run does (:mod:`xdist.settings`).
+
+    ``"zero-shot"`` (English fine-tuning, zero-shot evaluation), plus
+    ``multilingual-intermediate`` when the intermediate data are not English
+    only, ``mlm`` when continued multilingual MLM is on, and ``lora`` /
+    ``lora-shared`` for LoRA adapters per intermediate task / shared
+    (``[adapters]``).  The one place that maps run options to setting
+    modifiers: add new ones here.
+
+    Examples
+    --------
+    >>> from xdist.train.config import AdapterConfig, TrainConfig, derive_setting
+    >>> derive_setting(TrainConfig())
+    'zero-shot'
+    >>> derive_setting(TrainConfig(intermediate_languages=("en", "de"), mlm_corpus="corpus"))
+    'zero-shot+multilingual-intermediate+mlm'
+    >>> derive_setting(TrainConfig(adapters=AdapterConfig(method="lora", sharing="shared")))
+    'zero-shot+lora-shared'
+    """
+    from xdist.settings import compose_setting
+
+    mods = []
+    if set(cfg.intermediate_languages or ("en",)) != {"en"}:
+        mods.append("multilingual-intermediate")
+    if cfg.mlm_corpus:
+        mods.append("mlm")
+    if cfg.adapters.setting_modifier:
+        mods.append(cfg.adapters.setting_modifier)
+    return compose_setting("zero-shot", mods)
+
+
+def _languages(values, param: str) -> tuple[str, ...]:
+    from xdist.languages import UnknownLanguageError, resolve
+
+    if isinstance(values, str):
+        values = tuple(x.strip() for x in values.split(",") if x.strip())
+    out = []
+    for v in values:
+        try:
+            out.append(resolve(v, param=param))
+        except UnknownLanguageError as err:
+            raise ValueError(f"{param}: {err}") from None
+    if not out:
+        raise ValueError(f"{param}=() is not valid: expected one or more language codes (e.g. en,de,sw)")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{param}={list(values)!r} names a language twice")
+    return tuple(out)
+
+
+def _check_multilingual(cfg: TrainConfig, inter: tuple[str, ...]) -> dict[str, Any]:
+    """Check the multilingual-intermediate and MLM options; return their canonical values."""
+    langs = _languages(cfg.intermediate_languages, "intermediate_languages")
+    if set(langs) != {"en"}:
+        if not inter:
+            raise ValueError(f"intermediate_languages={list(langs)!r} needs an intermediate task "
+                             "(--intermediate TASK): there is no phase 1 to train on them")
+        from xdist.train.translated import translated_task
+
+        for t in inter:
+            for lang in langs:
+                if lang != "en":
+                    translated_task(t, lang)  # raises for tasks without translated files (composites)
+    mlm_langs = None
+    if cfg.mlm_corpus is not None:
+        if not isinstance(cfg.mlm_corpus, str) or not cfg.mlm_corpus.strip():
+            raise ValueError(f"mlm_corpus={cfg.mlm_corpus!r} is not valid: expected a directory of {{lang}}.txt "
+                             "files, or none")
+        if not inter:
+            raise ValueError("mlm_corpus needs an intermediate task (--intermediate TASK): MLM is trained as "
+                             "one more task of phase 1")
+    if cfg.mlm_languages is not None:
+        if cfg.mlm_corpus is None:
+            raise ValueError("mlm_languages needs mlm_corpus (--mlm-corpus DIR)")
+        mlm_langs = _languages(cfg.mlm_languages, "mlm_languages")
+    p = cfg.mlm_probability
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < 1:
+        raise ValueError(f"mlm_probability={p!r} is not valid: expected a number in (0, 1), e.g. 0.15")
+    n = cfg.mlm_max_examples
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"mlm_max_examples={n!r} is not valid: expected a positive integer or none")
+    return {"intermediate_languages": langs, "mlm_languages": mlm_langs}
 
 
 _SECTIONS = {"intermediate_phase": "intermediate_phase", "target_phase": "target_phase", "eval": "eval"}
 _SECTION_TYPES = {"intermediate_phase": PhaseConfig, "target_phase": PhaseConfig, "eval": EvalConfig}
+_SECTIONS["distributed"] = "distributed"
+_SECTION_TYPES["distributed"] = DistributedConfig
+_SECTIONS["adapters"] = "adapters"
+_SECTION_TYPES["adapters"] = AdapterConfig
 
 
 def _keys(cls) -> list[str]:
@@ -379,6 +662,9 @@ def load_config(path, base: TrainConfig | None = None) -> TrainConfig:
             raise ValueError(f"config={str(path)!r} is not valid TOML: {err}") from None
     if not isinstance(data, Mapping):
         raise ValueError(f"config={str(path)!r} must hold a table of keys")
+    if "identity" in data and isinstance(data.get("config"), Mapping):
+        # a run directory's config.json: the identity block, the full config and provenance
+        data = data["config"]
     data = {k: v for k, v in data.items() if k != "xdist"}  # provenance block of written configs
     return _from_mapping(base or TrainConfig(), data, str(path))
 

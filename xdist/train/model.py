@@ -238,6 +238,9 @@ class TransferModel(nn.Module):
         hidden = self.encoder(**kwargs).last_hidden_state
         head = self.heads[_head_key(task)]
         loss = None
+        if fmt == "mlm":  # continued masked LM: xdist.train.mlm.MLMHead computes its own loss
+            loss, logits = head(hidden, labels)
+            return TransferOutput(loss=loss, logits=logits)
         if fmt == "extractive_qa":
             start, end = head(hidden).float().split(1, dim=-1)
             start, end = start.squeeze(-1), end.squeeze(-1)
@@ -272,14 +275,15 @@ def _head_key(task: str) -> str:
 # ---- saving, loading and fingerprints -------------------------------------------------------
 
 
-def fingerprint(encoder: nn.Module) -> str:
+def fingerprint(encoder: nn.Module | Mapping[str, torch.Tensor]) -> str:
     """SHA-256 of an encoder's tensors (names, dtypes, shapes and values), hex.
 
     Two encoders have the same fingerprint exactly when every parameter and
-    buffer is identical, whatever device they are on.
+    buffer is identical, whatever device they are on.  A mapping of name to
+    tensor (a state dict, e.g. adapter weights) is fingerprinted the same way.
     """
     h = hashlib.sha256()
-    state = encoder.state_dict()
+    state = encoder if isinstance(encoder, Mapping) else encoder.state_dict()
     for name in sorted(state):
         t = state[name].detach()
         h.update(name.encode())
@@ -398,6 +402,9 @@ def _from_pretrained(cls, path, config, kwargs, attn_implementation):
 def save_phase(model: TransferModel, path, *, tokenizer=None, extra: Mapping | None = None) -> Path:
     """Save a phase's result: ``encoder/`` (with its fingerprint), ``heads.safetensors``, ``heads.json``.
 
+    A model with adapters (:mod:`xdist.train.adapters`) saves
+    ``adapters.safetensors`` and ``adapters.json`` instead of ``encoder/``.
+
     Written into a temporary directory and renamed into place, so a phase
     directory either is complete or does not exist.
 
@@ -414,17 +421,26 @@ def save_phase(model: TransferModel, path, *, tokenizer=None, extra: Mapping | N
     tmp = path.with_name(path.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    (tmp / "encoder").mkdir(parents=True)
-    with _quiet():
-        model.encoder.save_pretrained(tmp / "encoder")
-    if tokenizer is not None:
-        tokenizer.save_pretrained(tmp / "encoder")
-    fp = fingerprint(model.encoder)
-    (tmp / "encoder" / FINGERPRINT_FILE).write_text(json.dumps({"sha256": fp}) + "\n")
+    if getattr(model, "adapter_specs", None) is not None:
+        # adapters (xdist.train.adapters): the base stays frozen where it is; save the adapters
+        # with their fingerprint and the base's
+        from xdist.train.adapters import write_adapters
+
+        tmp.mkdir(parents=True)
+        carried = write_adapters(model, tmp)
+    else:
+        (tmp / "encoder").mkdir(parents=True)
+        with _quiet():
+            model.encoder.save_pretrained(tmp / "encoder")
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp / "encoder")
+        fp = fingerprint(model.encoder)
+        (tmp / "encoder" / FINGERPRINT_FILE).write_text(json.dumps({"sha256": fp}) + "\n")
+        carried = {"encoder_fingerprint": fp}
     heads = {k: v.detach().cpu().contiguous() for k, v in model.heads.state_dict().items()}
     save_file(heads, str(tmp / "heads.safetensors"))
     meta = {"formats": model.formats, "n_labels": model.n_labels, "pooling": model.pooling,
-            "encoder_fingerprint": fp, **dict(extra or {})}
+            **carried, **dict(extra or {})}
     (tmp / "heads.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     for f in tmp.rglob("*"):
         if f.is_file():
@@ -445,23 +461,40 @@ def saved_fingerprint(encoder_dir) -> str | None:
 
 
 def load_phase(path, *, tasks: Mapping[str, str] | None = None, n_labels: Mapping[str, int] | None = None,
-               attn_implementation: str | None = "sdpa") -> TransferModel:
+               attn_implementation: str | None = "sdpa", base=None) -> TransferModel:
     """Load a phase saved by :func:`save_phase`, checking the encoder's fingerprint.
 
     ``tasks`` (name -> format) adds fresh heads for tasks the phase did not
-    train; heads the phase trained are restored.
+    train; heads the phase trained are restored.  A phase saved with
+    adapters loads as :class:`xdist.train.adapters.AdaptedTransferModel`: the
+    base encoder (``base``, default the directory recorded with the
+    adapters; its fingerprint checked) with every adapter checked.
     """
     from safetensors.torch import load_file
 
     path = Path(path)
     meta = json.loads((path / "heads.json").read_text())
-    encoder = load_encoder(path / "encoder", expected_fingerprint=meta["encoder_fingerprint"],
-                           attn_implementation=attn_implementation)
     formats = dict(meta["formats"])
     labels = {k: v for k, v in meta["n_labels"].items() if v is not None}
     formats.update(tasks or {})
     labels.update(n_labels or {})
-    model = TransferModel(encoder, formats, labels, pooling=meta.get("pooling"))
+    mlm = [t for t, f in formats.items() if f == "mlm"]  # continued-MLM heads (xdist.train.mlm), added below
+    for t in mlm:
+        formats.pop(t)
+    if "adapter_fingerprint" in meta:
+        from xdist.train.adapters import load_adapted_model
+
+        model = load_adapted_model(path, formats, labels, pooling=meta.get("pooling"), base=base,
+                                   attn_implementation=attn_implementation)
+    else:
+        encoder = load_encoder(path / "encoder", expected_fingerprint=meta["encoder_fingerprint"],
+                               attn_implementation=attn_implementation)
+        model = TransferModel(encoder, formats, labels, pooling=meta.get("pooling"))
+    if mlm:
+        from xdist.train.mlm import attach_mlm_head
+
+        for t in mlm:
+            attach_mlm_head(model, path / "encoder", name=t)  # weights restored from heads.safetensors
     state = load_file(str(path / "heads.safetensors"))
     missing, unexpected = model.heads.load_state_dict(state, strict=False)
     trained = {_head_key(t) for t in meta["formats"]}

@@ -17,7 +17,9 @@ Every phase runs on the transformers ``Trainer`` (bf16 on GPUs that support
 it, else fp16 on GPU; SDPA attention; length-grouped dynamic padding) and
 saves its result with :func:`xdist.train.model.save_phase`; the next phase
 loads the encoder with its fingerprint checked, so weights cannot be lost
-between phases without an error.
+between phases without an error.  With ``adapters.method = "lora"`` the
+encoder stays frozen and LoRA adapters carry over instead, with the same
+guarantee (:mod:`xdist.train.adapters`).
 
 **Resuming.** Start the same command again: finished phases are skipped, an
 interrupted phase resumes from its last Trainer checkpoint, and languages
@@ -33,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -46,6 +49,7 @@ import numpy as np
 import torch
 
 from xdist.train.config import PhaseConfig, TrainConfig
+from xdist.train.launch import is_main_process
 from xdist.train.model import (
     TransferModel,
     WeightTransferError,
@@ -186,12 +190,13 @@ class _MultiTaskDataset(torch.utils.data.Dataset):
 class _TaskCollator:
     """Pads a one-task batch with the features' collator and adds ``task``."""
 
-    def __init__(self, base):
+    def __init__(self, base, special: Mapping[str, Callable] | None = None):
         self.base = base
+        self.special = dict(special or {})  # head -> its own collator (MLM: xdist.train.mlm.MLMCollator)
 
     def __call__(self, rows):
         task = rows[0]["task"]
-        batch = self.base([{k: v for k, v in r.items() if k != "task"} for r in rows])
+        batch = self.special.get(task, self.base)([{k: v for k, v in r.items() if k != "task"} for r in rows])
         batch["task"] = task
         return batch
 
@@ -231,19 +236,31 @@ def _make_trainer_class():
         def _save(self, output_dir=None, state_dict=None):
             output_dir = output_dir or self.args.output_dir
             os.makedirs(output_dir, exist_ok=True)
+            if self.is_fsdp_enabled:  # the full state dict Trainer gathered from the shards
+                if self.args.should_save and state_dict:
+                    from safetensors.torch import save_file
+
+                    save_file({k: v.detach().cpu().contiguous().clone() for k, v in state_dict.items()},
+                              os.path.join(output_dir, "model.safetensors"))
+                return
             save_model(self.accelerator.unwrap_model(self.model), os.path.join(output_dir, "model.safetensors"))
 
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            if self.is_fsdp_enabled:  # Trainer's sharded FSDP checkpoint (save_fsdp_model)
+                return super()._load_from_checkpoint(resume_from_checkpoint, model)
             model = model or self.model
             path = os.path.join(resume_from_checkpoint, "model.safetensors")
             try:
-                load_model(model, path, strict=True, device=str(self.args.device))
+                dev = self.args.device  # "cpu:0" under a multi-process CPU run; safetensors wants "cpu"
+                load_model(model, path, strict=True, device="cpu" if dev.type == "cpu" else str(dev))
             except RuntimeError as err:
                 raise WeightTransferError(
                     f"checkpoint {path} does not match the model being trained: {str(err)[:300]}"
                 ) from None
 
         def _load_best_model(self):
+            if self.is_fsdp_enabled:
+                return super()._load_best_model()
             best = self.state.best_model_checkpoint
             if best:
                 self._load_from_checkpoint(best)
@@ -291,6 +308,11 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
     ckpt_dir = out_dir / "checkpoints"
     encoded = {}
     for head, (task, examples) in train.items():
+        if getattr(task, "format", None) == "mlm":  # continued MLM (xdist.train.mlm)
+            from xdist.train.mlm import encode_corpus
+
+            encoded[head] = encode_corpus(examples, tokenizer, max_length=phase.max_length)
+            continue
         encoded[head] = F.encode(task, examples, tokenizer, train=True, **_encode_kwargs(phase))
     lengths = {head: feats["length"] for head, feats in encoded.items()}
     sampler = TaskBatchSampler(
@@ -334,6 +356,7 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
         dataloader_num_workers=cfg.dataloader_num_workers,
         disable_tqdm=not sys.stderr.isatty(),
         use_cpu=device is not None and device.type == "cpu",
+        **_fsdp_args(cfg, model),
         **mixed,
     )
     dev_eval = _dev_evaluator(train, dev, tokenizer, cfg, phase, device, dtype) if dev else None
@@ -346,22 +369,67 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
     trainer = Trainer(
         model=model, args=args, train_dataset=dataset,
         eval_dataset=dataset if select else None,
-        data_collator=_TaskCollator(F.Collator(tokenizer)),
+        data_collator=_TaskCollator(F.Collator(tokenizer), _special_collators(train, tokenizer, cfg)),
         batch_sampler=sampler, dev_evaluator=dev_eval, callbacks=callbacks,
     )
+    # FSDP shards the model in place (in train()): keep an unsharded copy on rank 0 for the final weights.
+    skeleton = copy.deepcopy(model) if trainer.is_fsdp_enabled and is_main_process() else None
     resume = _last_checkpoint(ckpt_dir)
     if resume:
         log.info("%s: resuming from %s", name, resume)
     output = trainer.train(resume_from_checkpoint=resume)
     dev_scores = dev_eval(trainer.model) if dev_eval else {}
-    final = save_phase(trainer.model, out_dir / "final", tokenizer=tokenizer,
-                       extra={"phase": name, "dev_scores": dev_scores,
-                              "best_checkpoint": trainer.state.best_model_checkpoint})
+    final = out_dir / "final"
+    result = trainer.model
+    if trainer.is_fsdp_enabled:  # every process takes part in gathering the full weights
+        state = trainer.accelerator.get_state_dict(trainer.model)
+        if skeleton is not None:
+            skeleton.load_state_dict(state, strict=True)
+            result = skeleton
+    if is_main_process():  # several processes (torchrun): rank 0 writes, the others wait
+        save_phase(result, final, tokenizer=tokenizer,
+                   extra={"phase": name, "dev_scores": dev_scores,
+                          "best_checkpoint": trainer.state.best_model_checkpoint})
+        _write_json(out_dir / DONE_FILE, {"phase": name, "dev_scores": dev_scores,
+                                          "train_metrics": output.metrics,
+                                          "best_checkpoint": trainer.state.best_model_checkpoint})
+    _barrier()
     sps = output.metrics.get("train_samples_per_second")
-    _write_json(out_dir / DONE_FILE, {"phase": name, "dev_scores": dev_scores, "train_metrics": output.metrics,
-                                      "best_checkpoint": trainer.state.best_model_checkpoint})
     return PhaseResult(name, final, skipped=False, dev_scores=dev_scores, train_samples_per_second=sps,
                        seconds=time.time() - start)
+
+
+def _special_collators(train: Mapping[str, tuple[object, object]], tokenizer, cfg: TrainConfig) -> dict:
+    """Collators of heads whose batches are not plain padded features (MLM masks its own)."""
+    from xdist.train.mlm import MLMCollator
+
+    return {head: MLMCollator(tokenizer, probability=cfg.mlm_probability, seed=cfg.seed)
+            for head, (task, _) in train.items() if getattr(task, "format", None) == "mlm"}
+
+
+def _fsdp_args(cfg: TrainConfig, model) -> dict:
+    """``TrainingArguments`` FSDP options for this run (none in a single process; docs/sweeps.md)."""
+    from xdist.train.launch import fsdp_enabled, world_size
+
+    mode = fsdp_enabled(cfg.distributed, cfg.model, processes=world_size())
+    if not mode:
+        return {}
+    layers = ([cfg.distributed.fsdp_layer_cls] if cfg.distributed.fsdp_layer_cls else
+              list(getattr(model.encoder, "_no_split_modules", None) or []))
+    if not layers:
+        raise ValueError(f"distributed.fsdp={mode!r}: the encoder of {cfg.model!r} names no layer class to wrap; "
+                         "set distributed.fsdp_layer_cls (e.g. 'XLMRobertaLayer')")
+    # transformers' FSDP2 form of the options ("full_shard auto_wrap" strings are deprecated there).
+    options = mode.split()
+    fsdp_config = {"transformer_layer_cls_to_wrap": layers, "reshard_after_forward": "shard_grad_op" not in options,
+                   "cpu_offload": "offload" in options}
+    return {"fsdp": True, "fsdp_config": fsdp_config}
+
+
+def _barrier() -> None:
+    """Wait for every process of a distributed run (no-op in a single process)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
 
 
 def _last_checkpoint(path: Path) -> str | None:
@@ -388,6 +456,8 @@ def _check_output(cfg: TrainConfig) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / CONFIG_FILE
     identity = {"identity": cfg.identity(), "model": cfg.model, "data_dir": cfg.data_dir}
+    if cfg.mlm_corpus:
+        identity["mlm_corpus"] = cfg.mlm_corpus
     if path.is_file():
         old = json.loads(path.read_text())
         old_identity = {k: old.get(k) for k in identity}
@@ -398,7 +468,9 @@ def _check_output(cfg: TrainConfig) -> None:
                 f"{', '.join(diff[:6])}): give another --output, or delete that directory to start over"
             )
         return
-    _write_json(path, {**identity, "config": cfg.to_dict(), "xdist": {"written": time.strftime("%Y-%m-%dT%H:%M:%S")}})
+    if is_main_process():
+        _write_json(path, {**identity, "config": cfg.to_dict(),
+                           "xdist": {"written": time.strftime("%Y-%m-%dT%H:%M:%S")}})
 
 
 def _diff(a, b, prefix=""):
@@ -459,6 +531,7 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
     _preflight(cfg, target)
     phases: list[PhaseResult] = []
     encoder_dir: Path | str = cfg.model
+    adapters_dir: Path | None = None  # phase 1's adapters (adapters.method != "full")
     fingerprint: str | None = None
 
     # Phase 1: intermediate task(s).
@@ -472,25 +545,39 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
             say(f"phase 1: intermediate training on {', '.join(cfg.intermediate)}")
             tasks = [get_task(t) for t in cfg.intermediate]
             ph = cfg.intermediate_phase
-            train = {t.name: (t, _load(t, "train", t.train_language, cfg, limit=ph.max_train_examples))
-                     for t in tasks}
+            train = {t.name: (t, _load_intermediate(t, cfg, ph, say)) for t in tasks}
+            if cfg.mlm_corpus:
+                train.update(_mlm_data(cfg, say))
             dev = _dev_sets(tasks, cfg, ph)
             encoder = load_encoder(cfg.model, attn_implementation=cfg.attn_implementation)
             model = TransferModel(encoder, {t.name: t.format for t in tasks}, _n_labels(tasks))
+            if cfg.adapters.method != "full":  # frozen base + LoRA adapter(s): xdist.train.adapters
+                from xdist.train.adapters import intermediate_model
+
+                model = intermediate_model(model, cfg.adapters, base_path=encoder_dir)
+                say(f"phase 1: {_adapter_summary(model)}")
+            if cfg.mlm_corpus:
+                _attach_mlm(model, cfg, out, say)
             phases.append(train_phase("intermediate", model, train, dev, tokenizer, cfg, ph, pdir,
                                       device=device, dtype=dtype))
             del model, encoder
-        encoder_dir = pdir / "final" / "encoder"
-        fingerprint = saved_fingerprint(encoder_dir)
-        if fingerprint is None:
-            raise WeightTransferError(f"{encoder_dir} has no fingerprint.json: phase 1 did not finish saving")
+        if cfg.adapters.method != "full":  # the base encoder stays frozen; the adapters carry over
+            adapters_dir = pdir / "final"
+        else:
+            encoder_dir = pdir / "final" / "encoder"
+            fingerprint = saved_fingerprint(encoder_dir)
+            if fingerprint is None:
+                raise WeightTransferError(f"{encoder_dir} has no fingerprint.json: phase 1 did not finish saving")
 
     # Phase 2: target task in English.
     model: TransferModel | None = None
     if target.format == "retrieval":
         say(f"phase 2: {target.name} is a retrieval task without training data, skipped")
-        encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
-                               attn_implementation=cfg.attn_implementation)
+        if adapters_dir is not None:  # the base with the intermediate adapter(s), all active
+            encoder = load_phase(adapters_dir, attn_implementation=cfg.attn_implementation).encoder
+        else:
+            encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
+                                   attn_implementation=cfg.attn_implementation)
     else:
         pdir = out / "phase2-target"
         if _phase_done(pdir):
@@ -508,15 +595,27 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
             if dev_task is not None and ph.model_selection:
                 dev = {target.name: (dev_task, _load(dev_task, dev_split, dev_task.train_language, cfg,
                                                      limit=ph.max_dev_examples))}
-            encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
-                                   attn_implementation=cfg.attn_implementation)
-            model = TransferModel(encoder, {target.name: target.format}, _n_labels([target]))
+            if cfg.adapters.method != "full":  # a target adapter stacked on the intermediate one(s)
+                from xdist.train.adapters import target_model
+
+                model = target_model(encoder_dir, {target.name: target.format}, _n_labels([target]),
+                                     cfg.adapters, intermediate=adapters_dir, expected_fingerprint=fingerprint,
+                                     attn_implementation=cfg.attn_implementation, seed=cfg.seed)
+                say(f"phase 2: {_adapter_summary(model)}")
+            else:
+                encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
+                                       attn_implementation=cfg.attn_implementation)
+                model = TransferModel(encoder, {target.name: target.format}, _n_labels([target]))
             phases.append(train_phase("target", model, train, dev, tokenizer, cfg, ph, pdir,
                                       device=device, dtype=dtype))
+        if not is_main_process():  # evaluation and the store are rank 0's
+            return RunSummary(cfg, phases, {}, Path(cfg.store_path), "", [], [], time.time() - t0)
         model = load_phase(pdir / "final", attn_implementation=cfg.attn_implementation)
         encoder = model.encoder
 
     # Phase 3: every language.
+    if not is_main_process():
+        return RunSummary(cfg, phases, {}, Path(cfg.store_path), "", [], [], time.time() - t0)
     store = ResultsStore(cfg.store_path, create=True)
     source = f"xdist train --output {os.path.abspath(cfg.output)}"
     srun = store.start_run(
@@ -572,7 +671,8 @@ def _preflight(cfg: TrainConfig, target) -> None:
     needs = []
     for name in cfg.intermediate:
         t = get_task(name)
-        needs.append((t, "train", t.train_language))
+        if t.train_language in cfg.intermediate_languages:  # else only translated files (checked below)
+            needs.append((t, "train", t.train_language))
         if cfg.intermediate_phase.model_selection:
             dt, split = _dev_source(t)
             if dt is not None:
@@ -587,6 +687,7 @@ def _preflight(cfg: TrainConfig, target) -> None:
     split = cfg.eval.split or target.eval_split
     for lang in cfg.eval.languages or target.languages:
         needs.append((target, split, lang))
+    _preflight_multilingual(cfg)
     for task, sp, lang in needs:
         if task.format == "retrieval":
             continue  # read (and checked) per language in phase 3
@@ -595,10 +696,81 @@ def _preflight(cfg: TrainConfig, target) -> None:
             find_layout(task, sp, data_dir=cfg.data_dir, language=lang, require_labels=True)
 
 
+# ---- multilingual intermediate data and continued MLM (docs/training.md) -------------------
+
+
+def _load_intermediate(task, cfg: TrainConfig, phase: PhaseConfig, say):
+    """An intermediate task's training set: English, plus translated files for other languages."""
+    if tuple(cfg.intermediate_languages) == (task.train_language,):
+        return _load(task, "train", task.train_language, cfg, limit=phase.max_train_examples)
+    from collections import Counter
+
+    from xdist.train.translated import load_intermediate
+
+    data = load_intermediate(task, cfg.intermediate_languages, data_dir=cfg.data_dir, layout=cfg.layout,
+                             limit=phase.max_train_examples)
+    counts = Counter(data["language"])
+    say(f"phase 1: {task.name} training examples by language (pooled, one head): "
+        + ", ".join(f"{lang}={counts[lang]}" for lang in cfg.intermediate_languages))
+    return data
+
+
+def _mlm_data(cfg: TrainConfig, say) -> dict:
+    from collections import Counter
+
+    from xdist.train.mlm import MLM_TASK, MLMTask, load_corpus
+
+    corpus = load_corpus(cfg.mlm_corpus, cfg.mlm_languages, limit=cfg.mlm_max_examples)
+    counts = Counter(corpus["language"])
+    say(f"phase 1: + MLM on {cfg.mlm_corpus} (probability {cfg.mlm_probability}), lines by language: "
+        + ", ".join(f"{lang}={n}" for lang, n in counts.items()))
+    return {MLM_TASK: (MLMTask(tuple(counts)), corpus)}
+
+
+def _attach_mlm(model: TransferModel, cfg: TrainConfig, out: Path, say) -> None:
+    """Add the MLM head and record where it came from in the log and the run's config.json."""
+    from xdist.train.mlm import attach_mlm_head
+
+    source = attach_mlm_head(model, cfg.model)
+    what = {"checkpoint": f"the checkpoint's pretrained lm_head ({cfg.model})",
+            "fresh": "a new head tied to the input embeddings (the checkpoint has no lm_head)"}[source]
+    say(f"phase 1: MLM head: {what}")
+    path = out / CONFIG_FILE
+    data = json.loads(path.read_text())
+    data["mlm_head"] = source
+    _write_json(path, data)
+
+
+def _preflight_multilingual(cfg: TrainConfig) -> None:
+    """Translated training files and MLM corpus files exist (before any training)."""
+    from xdist.train.tasks import get_task
+
+    for name in cfg.intermediate:
+        t = get_task(name)
+        for lang in cfg.intermediate_languages:
+            if lang != t.train_language:
+                from xdist.train.translated import check_translated
+
+                check_translated(t, lang, data_dir=cfg.data_dir, layout=cfg.layout)
+    if cfg.mlm_corpus:
+        from xdist.train.mlm import corpus_files
+
+        corpus_files(cfg.mlm_corpus, cfg.mlm_languages)
+
+
 def _model_dir(path: str) -> str:
     from xdist.train.model import _check_model_dir
 
     return str(_check_model_dir(path))
+
+
+def _adapter_summary(model) -> str:
+    from xdist.train.adapters import trainable_parameters
+
+    n_train = sum(trainable_parameters(model).values())
+    n_all = sum(p.numel() for p in model.parameters())
+    stacks = "; ".join(f"{t}: {' + '.join(a)}" for t, a in model.task_adapters.items())
+    return f"LoRA adapters ({stacks}); {n_train:,} of {n_all:,} parameters train (adapters and heads)"
 
 
 def _n_labels(tasks) -> dict[str, int]:

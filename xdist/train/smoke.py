@@ -63,7 +63,8 @@ def _texts(root: Path) -> Iterable[str]:
 
 def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("MNLI",), seed: int = 1,
                  languages: Sequence[str] | None = None, n_train: int = 384, n_eval: int = 32,
-                 overrides: Sequence[str] = ()) -> TrainConfig:
+                 overrides: Sequence[str] = (), intermediate_languages: Sequence[str] | None = None,
+                 mlm_languages: Sequence[str] | None = None) -> TrainConfig:
     """Write toy data, a tokenizer and a tiny model under ``output``; return the run's config.
 
     Parameters
@@ -79,10 +80,16 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
         Examples per training file and per evaluation language.
     overrides : sequence of str
         ``KEY=VALUE`` settings applied last (as ``--set``).
+    intermediate_languages : sequence of str, optional
+        Intermediate training languages; the non-English ones get toy
+        translated training files (``data/{task}/train-{lang}.jsonl``).
+    mlm_languages : sequence of str, optional
+        Turns on continued MLM on a toy corpus in these languages
+        (``data/mlm-corpus/{lang}.txt``).
     """
     from xdist.train.tasks import get_task
     from xdist.train.toy import make_tiny_model, make_tokenizer
-    from xdist.train.toydata import write_toy_data
+    from xdist.train.toydata import write_toy_data, write_toy_mlm_corpus, write_toy_translations
 
     out = Path(output)
     t = get_task(target)
@@ -95,6 +102,10 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
     if not (model_dir / "config.json").is_file():
         write_toy_data(data, list(dict.fromkeys(tasks)), languages=languages, n_train=n_train,
                        n_eval=n_eval, seed=seed)
+        if intermediate_languages:
+            write_toy_translations(data, inter, intermediate_languages, n=n_train // 2, seed=seed)
+        if mlm_languages:
+            write_toy_mlm_corpus(data / "mlm-corpus", mlm_languages, n=n_train, seed=seed)
         tok = make_tokenizer(_texts(data), vocab_size=400)
         make_tiny_model(model_dir, tok, hidden_size=32, num_layers=2, num_heads=2, max_position=128,
                         seed=seed)
@@ -106,12 +117,19 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
         eval=EvalConfig(batch_size=64, languages=tuple(languages) if languages else None,
                         retrieval_max_length=64),
     )
+    if intermediate_languages:
+        cfg = replace(cfg, intermediate_languages=tuple(intermediate_languages))
+    if mlm_languages:
+        cfg = replace(cfg, mlm_corpus=str(data / "mlm-corpus"), mlm_languages=tuple(mlm_languages))
+    # LoRA (--adapter lora) keeps SMOKE_PHASE's learning rate rather than adapters.learning_rate
+    cfg = replace(cfg, adapters=replace(cfg.adapters, learning_rate=None))
     return apply_overrides(cfg, overrides)
 
 
 def run_smoke(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("MNLI",), seed: int = 1,
               languages: Sequence[str] | None = None, n_train: int = 384, n_eval: int = 32,
-              overrides: Sequence[str] = (), progress=None):
+              overrides: Sequence[str] = (), progress=None, intermediate_languages: Sequence[str] | None = None,
+              mlm_languages: Sequence[str] | None = None):
     """Run all three phases on toy data with a tiny random-init model (CPU, about a minute).
 
     Returns
@@ -123,7 +141,8 @@ def run_smoke(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("M
     from xdist.train.pipeline import run
 
     cfg = smoke_config(output, target=target, intermediate=intermediate, seed=seed, languages=languages,
-                       n_train=n_train, n_eval=n_eval, overrides=overrides)
+                       n_train=n_train, n_eval=n_eval, overrides=overrides,
+                       intermediate_languages=intermediate_languages, mlm_languages=mlm_languages)
     threads = torch.get_num_threads()
     torch.set_num_threads(min(threads, 2))  # tiny matrices: more threads only add overhead
     try:

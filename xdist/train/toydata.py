@@ -57,7 +57,8 @@ from pathlib import Path
 
 from xdist.train.tasks import DataFile, Layout, Task, get_task
 
-__all__ = ["toy_distance", "toy_examples", "toy_language", "toy_texts", "write_toy_data"]
+__all__ = ["toy_distance", "toy_examples", "toy_language", "toy_texts", "write_toy_data",
+           "write_toy_mlm_corpus", "write_toy_translations"]
 
 # --------------------------------------------------------------------------
 # English lexicon
@@ -302,6 +303,10 @@ def _choice(t: Task, rng: random.Random) -> dict:
     choices[label] = rng.sample(context, 2) + [rng.choice(others)]
     if not _has_context(t):  # CommonsenseQA: only a question
         question, context = context + ["?"], []
+    if t.schema == "copa":  # (X)COPA: the question names the relation, a value, not text
+        question = [rng.choice(("cause", "effect"))]
+    elif t.schema == "storycloze":  # XStoryCloze: a story and its endings, no question
+        question = []
     return {"context": context, "question": question, "choices": choices, "label": label}
 
 
@@ -332,7 +337,8 @@ def _render(t: Task, ex: dict, lang: ToyLanguage, split: str, i: int) -> dict:
             answers = {"text": [_join(ctx[a:b])], "answer_start": [len(_join(ctx[:a])) + 1]}
         row.update(context=_join(ctx), question=_join(lang.tokens(ex["question"])), answers=answers)
     else:
-        row.update(context=_join(lang.tokens(ex["context"])), question=_join(lang.tokens(ex["question"])),
+        question = ex["question"] if t.schema == "copa" else lang.tokens(ex["question"])
+        row.update(context=_join(lang.tokens(ex["context"])), question=_join(question),
                    choices=[_join(lang.tokens(c)) for c in ex["choices"]], label=ex["label"])
     return row
 
@@ -439,7 +445,12 @@ def _record(t: Task, lay: Layout, f: DataFile, row: dict, file_code: str) -> dic
         empty = {"text": [], "answer_start": []}
         _set(rec, fm["answers"], row["answers"] if f.labelled else empty)
     else:
-        if "context" in fm:
+        if "context" in fm and "," in fm["context"]:  # XStoryCloze: sentences in k columns
+            k = len(fm["context"].split(","))
+            words = row["context"].split(" ")
+            step = -(-len(words) // k)
+            _set(rec, fm["context"], [" ".join(words[i * step:(i + 1) * step]) for i in range(k)])
+        elif "context" in fm:
             _set(rec, fm["context"], row["context"])
         if "question" in fm:
             _set(rec, fm["question"], row["question"])
@@ -740,3 +751,86 @@ def toy_texts(tasks, *, languages: Sequence[str] | None = None, n_train: int = 6
                     else:
                         out += [r["context"], r["question"], *r.get("choices", ())]
     return [x for x in out if x]
+
+
+# --------------------------------------------------------------------------
+# multilingual intermediate training: translated training files and an MLM corpus
+
+
+def write_toy_translations(root, tasks, languages: Sequence[str], *, n: int = 64, seed: int = 0) -> dict:
+    """Write "machine-translated" training files of intermediate ``tasks`` in ``languages``.
+
+    Each file holds the toy translations of the same English training
+    examples :func:`write_toy_data` writes (parallel, as XTREME's
+    translate-train files), in the generic layout that
+    :mod:`xdist.train.translated` reads: ``{task}/train-{lang}.jsonl``.
+    English is skipped (it is the task's own training file).
+
+    Returns
+    -------
+    dict
+        ``{task: {language: Path}}`` of the files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_toy_translations(tempfile.mkdtemp(), ["MNLI"], ["de", "en"], n=4)
+    >>> sorted(paths["MNLI"]), paths["MNLI"]["de"].name
+    (['de'], 'train-de.jsonl')
+    """
+    from xdist.train.translated import translated_task
+
+    _check_count(n, "n")
+    if isinstance(languages, str):
+        languages = [languages]
+    langs = [_canonical(x) for x in languages]
+    root = Path(root)
+    written: dict = {}
+    for t in _tasks(tasks):
+        if t.format == "retrieval":
+            raise ValueError(f"task {t.name!r} is a retrieval task: it has no training data to translate")
+        for lang in langs:
+            if lang == t.train_language:
+                continue
+            tt = translated_task(t, lang)
+            lay = tt.layout("jsonl")
+            f = lay.files_for("train")[0]
+            rel = tt.path("train", lang, layout="jsonl")
+            rows = toy_examples(t, "train", lang, n=n, seed=seed)
+            _write_atomic(root / rel, _serialise(t, lay, f, [(lang, rows)]))
+            written.setdefault(t.name, {})[lang] = root / rel
+    return written
+
+
+def write_toy_mlm_corpus(directory, languages: Sequence[str], *, n: int = 64, seed: int = 0) -> dict:
+    """Write a toy MLM corpus: ``{lang}.txt``, one sentence per line, in each toy language.
+
+    The sentences are random English filler words passed through
+    :func:`toy_language`, so each language's text looks like its toy
+    evaluation data (what continued multilingual MLM is meant to expose the
+    encoder to).
+
+    Returns
+    -------
+    dict
+        ``{language: Path}``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_toy_mlm_corpus(tempfile.mkdtemp(), ["de", "sw"], n=3)
+    >>> len(paths["sw"].read_text(encoding="utf-8").splitlines())
+    3
+    """
+    _check_count(n, "n")
+    if isinstance(languages, str):
+        languages = [languages]
+    directory = Path(directory)
+    written = {}
+    for code in (_canonical(x) for x in languages):
+        lang = toy_language(code)
+        rng = random.Random(f"toy-mlm|{seed}|{code}")
+        lines = [_join(lang.tokens(_sentence(rng, rng.randint(4, 12)))) for _ in range(n)]
+        _write_atomic(directory / f"{code}.txt", "\n".join(lines) + "\n")
+        written[code] = directory / f"{code}.txt"
+    return written
