@@ -533,3 +533,115 @@ def test_correlation_table_same_for_any_n_jobs():
         b = correlation_table(df, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(a, b)
     assert [str(w.message) for w in one] == [str(w.message) for w in two] != []
+
+
+# --------------------------------------------------------------------------- fast bootstrap path
+
+
+def _stream_counts(g, n_boot, seed):
+    """Counts of the defining stream: rng.integers blocks of 1024 rows, counted one by one."""
+    from xdist.stats.bootstrap import _BLOCK
+
+    rng = np.random.default_rng(seed)
+    dtype = np.int16 if g < 32767 else np.int64
+    rows = []
+    for s in range(0, n_boot, _BLOCK):
+        draws = rng.integers(0, g, size=(min(_BLOCK, n_boot - s), g), dtype=dtype)
+        rows.extend(np.bincount(r, minlength=g) for r in draws)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("fast_at", [True, False])
+@pytest.mark.parametrize("g, n_boot", [(2, 5), (40, 2100), (104, 1100), (1700, 600)])
+def test_counted_blocks_are_the_stream(monkeypatch, fast_at, g, n_boot):
+    """The chunked counting (uint16 or intp bins, add.at or bincount) gives the stream's counts."""
+    from xdist.stats import bootstrap as bs
+
+    monkeypatch.setattr(bs, "_FAST_AT", fast_at)
+    ref = _stream_counts(g, n_boot, seed=7)
+    got = np.empty((n_boot, g))
+    for s, c in bs._draw_blocks(g, n_boot, np.random.default_rng(7)):
+        got[s : s + c.shape[0]] = c
+    assert np.array_equal(got, ref)
+    assert np.array_equal(ResamplePlan(g, n_boot=n_boot, seed=7).counts, ref)
+
+
+def test_redraw_counts_replays_rows_and_leaves_rng_alone():
+    from xdist.stats.bootstrap import _draw_blocks, _redraw_counts
+
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    for _ in _draw_blocks(9, 2500, rng):
+        pass
+    after = rng.bit_generator.state
+    rows = np.array([0, 5, 1023, 1024, 2499])
+    got = _redraw_counts(rng, state, 9, rows)
+    assert np.array_equal(got, _stream_counts(9, 2500, seed=3)[rows])
+    assert rng.bit_generator.state == after
+
+
+@pytest.mark.filterwarnings("ignore::xdist.stats.BootstrapWarning")
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
+def test_seeded_interval_equals_plan_interval(method):
+    """Without a plan the same resamples are drawn block by block: the same interval as with
+    ResamplePlan(seed), the estimate exactly correlation()'s; also where resamples are
+    degenerate (a constant variable: those replicates are dropped), which is checked on
+    resamples drawn a second time."""
+    rng = np.random.default_rng(11)
+    cases = [
+        (rng.normal(size=40), None, None),
+        (np.r_[np.zeros(5), 1.0], None, None),  # x constant unless the 1 is drawn
+        (rng.normal(size=12), [f"f{i % 4}" for i in range(12)], None),
+    ]
+    if method != "kendall":
+        cases.append((rng.normal(size=30), None, rng.normal(size=30)))
+    for x, clusters, z in cases:
+        y = x + rng.normal(size=len(x))
+        kw = dict(method=method, clusters=clusters, covariates=z)
+        for ci in ("bca", "percentile"):
+            a = bootstrap_correlation_ci(x, y, n_boot=1500, seed=5, ci=ci, **kw)
+            plan = ResamplePlan(len(x), n_boot=1500, seed=5, clusters=clusters)
+            b = bootstrap_correlation_ci(x, y, ci=ci, plan=plan, method=method, covariates=z)
+            assert a.estimate == correlation(x, y, method, covariates=z).estimate
+            for f in ("estimate", "ci_low", "ci_high", "se"):
+                va, vb = getattr(a, f), getattr(b, f)
+                assert (math.isnan(va) and math.isnan(vb)) or va == pytest.approx(vb, abs=1e-12)
+            assert (a.n_boot, a.n_clusters) == (b.n_boot, b.n_clusters)
+
+
+def test_degenerate_resamples_dropped_without_plan():
+    x = np.r_[np.zeros(5), 1.0]
+    y = np.arange(6.0)
+    plan = ResamplePlan(6, n_boot=800, seed=2)
+    reps = weighted_correlation(x, y, plan.weights)
+    n_const = int((plan.weights[:, 5] == 0).sum())  # the 1 not drawn: x constant
+    assert n_const > 0 and np.isnan(reps).sum() == n_const
+    with pytest.warns(BootstrapWarning, match=f"{n_const} of 800"):
+        bootstrap_correlation_ci(x, y, n_boot=800, seed=2, ci="percentile")
+
+
+def test_select_gives_order_statistics():
+    from xdist.stats.bootstrap import _select
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        f = rng.normal(size=int(rng.integers(1, 60))).round(1)  # ties too
+        kth = sorted(set(rng.integers(0, f.size, size=int(rng.integers(1, 6))).tolist()))
+        kth = sorted(set(kth + [k + 1 for k in kth if k + 1 < f.size]))  # adjacent indices
+        fp = _select(f, kth)
+        assert np.array_equal(np.sort(fp), np.sort(f))
+        assert np.array_equal(fp[kth], np.sort(f)[kth])
+
+
+@pytest.mark.filterwarnings("ignore::xdist.stats.BootstrapWarning")
+def test_generator_seed_without_plan():
+    """A Generator as seed: the same resamples as a plan from an equal Generator, including
+    the resamples checked a second time (the Generator passed in is advanced once)."""
+    x = np.r_[np.zeros(5), 1.0, 2.0]
+    y = np.array([0.5, 1.0, 0.2, 3.0, 2.0, 1.0, 4.0])
+    g1, g2 = np.random.default_rng(8), np.random.default_rng(8)
+    a = bootstrap_correlation_ci(x, y, n_boot=700, seed=g1)
+    b = bootstrap_correlation_ci(x, y, plan=ResamplePlan(7, n_boot=700, seed=g2))
+    assert a.ci_low == pytest.approx(b.ci_low, abs=1e-12)
+    assert a.ci_high == pytest.approx(b.ci_high, abs=1e-12)
+    assert g1.bit_generator.state == g2.bit_generator.state

@@ -27,6 +27,8 @@ fall back to another interval silently.
 
 from __future__ import annotations
 
+import copy
+import math
 import warnings
 from numbers import Integral
 from typing import Sequence
@@ -48,6 +50,9 @@ __all__ = [
 
 # Resamples drawn per block by ResamplePlan (part of the definition of the stream).
 _BLOCK = 1024
+# Resamples counted at once (any value gives the same counts; 512 keeps the work
+# arrays of a chunk in the CPU cache and the calls few).
+_COUNT_ROWS = 512
 
 #: Accepted values of ``ci``.
 CI_METHODS = ("bca", "percentile", "none")
@@ -95,30 +100,96 @@ def _check_choice(param: str, value, allowed: Sequence[str]) -> str:
     return value
 
 
-def _draw_blocks(g: int, n_boot: int, rng: np.random.Generator):
-    """Yield (start, counts) blocks of bootstrap counts, counts of shape (<= _BLOCK, g).
+def _draw_index_blocks(g: int, n_boot: int, rng: np.random.Generator):
+    """Yield (start, draws): the clusters drawn for resamples ``start, start + 1, ...``.
 
-    Resamples are drawn in blocks of ``_BLOCK`` (a fixed constant, so the stream
-    depends only on the seed): ``draws[b]`` are the ``g`` clusters drawn with
-    replacement for resample ``b`` and ``counts[b, c]`` (float64) how often ``c``
-    was drawn.  The yielded array is overwritten by the next block: consume or
-    copy it before asking for the next one.
+    ``draws`` has shape (<= _BLOCK, g); row ``b`` holds the ``g`` clusters drawn
+    with replacement for resample ``start + b``.  Blocks of ``_BLOCK`` rows, one
+    ``rng.integers`` call each: this defines the stream of every plan.
     """
     dtype = np.int16 if g < np.iinfo(np.int16).max else np.int64
-    offsets = (np.arange(min(_BLOCK, n_boot)) * g)[:, None]
-    # one index buffer for all blocks: a fresh multi-megabyte array per block
-    # costs more in page faults than the drawing itself
-    buf = np.empty((min(_BLOCK, n_boot), g), dtype=np.intp)
-    out = np.empty((min(_BLOCK, n_boot), g), dtype=np.float64)
     for s in range(0, n_boot, _BLOCK):
-        c = min(_BLOCK, n_boot - s)
-        draws = rng.integers(0, g, size=(c, g), dtype=dtype)
-        idx = buf[:c]
-        # the bins of one resample are contiguous: cache friendly
-        np.add(draws, offsets[:c], out=idx, casting="unsafe")
-        counts = out[:c]
-        np.copyto(counts, np.bincount(idx.ravel(), minlength=g * c).reshape(c, g))
-        yield s, counts
+        yield s, rng.integers(0, g, size=(min(_BLOCK, n_boot - s), g), dtype=dtype)
+
+
+def _row_offsets(rows: int, g: int, dtype) -> np.ndarray:
+    """(rows, g) array whose row ``b`` is ``b * g`` (bin offsets of the rows)."""
+    return np.repeat(np.arange(rows, dtype=dtype) * g, g).reshape(rows, g)
+
+
+# ufunc.at is fast (an indexed inner loop) from numpy 1.25 on; before, bincount is faster
+_FAST_AT = np.lib.NumpyVersion(np.__version__) >= "1.25.0"
+
+
+class _Counter:
+    """Counts rows of draws, ``counts[b, c] = #{j : draws[b, j] == c}``, as float64.
+
+    The count of every (row, value) pair is incremented in place
+    (``np.add.at`` on the flat bins ``row * g + draw``; the bins of a row are
+    contiguous) in a buffer that is reused: a returned array is overwritten by
+    the next call.  The bin index is uint16 when it fits (a quarter of the
+    memory traffic of intp).  No call allocates (numpy >= 1.25; before,
+    ``np.bincount`` counts): fresh arrays of hundreds of kilobytes cost page
+    faults, which on a virtual machine cost more than the counting.  Callers
+    count at most ``rows`` rows at a time.
+    """
+
+    def __init__(self, g: int, rows: int = _COUNT_ROWS):
+        self.g = g
+        self.small = rows * g <= 1 << 16 and g < np.iinfo(np.int16).max
+        dtype = np.uint16 if self.small else np.intp
+        self.offsets = _row_offsets(rows, g, dtype)
+        self.idx = np.empty((rows, g), dtype=dtype)
+        self.out = np.empty((rows, g))
+
+    def __call__(self, draws: np.ndarray) -> np.ndarray:
+        c, g = draws.shape[0], self.g
+        idx = self.idx[:c]
+        if self.small:  # draws are int16 in [0, g): their bits as uint16 are the values
+            np.add(draws.view(np.uint16), self.offsets[:c], out=idx)
+        else:
+            np.copyto(idx, draws, casting="unsafe")
+            np.add(idx, self.offsets[:c], out=idx)
+        counts = self.out[:c]
+        if _FAST_AT:
+            counts.fill(0.0)
+            np.add.at(counts.reshape(-1), idx.reshape(-1), 1.0)
+        else:
+            np.copyto(counts, np.bincount(idx.reshape(-1), minlength=c * g).reshape(c, g))
+        return counts
+
+
+def _draw_blocks(g: int, n_boot: int, rng: np.random.Generator):
+    """Yield (start, counts) chunks of bootstrap counts, counts of shape (<= _COUNT_ROWS, g).
+
+    The resamples of :func:`_draw_index_blocks` (the stream: blocks of
+    ``_BLOCK`` draws), counted ``_COUNT_ROWS`` rows at a time: ``counts[b, c]``
+    (float64) is how often cluster ``c`` was drawn in resample ``start + b``.
+    Consume or copy a chunk before asking for the next one.
+    """
+    count = _Counter(g, min(_COUNT_ROWS, n_boot))
+    for s, draws in _draw_index_blocks(g, n_boot, rng):
+        for u in range(0, draws.shape[0], _COUNT_ROWS):
+            yield s + u, count(draws[u : u + _COUNT_ROWS])
+
+
+def _redraw_counts(rng: np.random.Generator, state: dict, g: int, rows: np.ndarray) -> np.ndarray:
+    """Counts (float64, one row per entry of ``rows``) of resamples drawn again.
+
+    ``state`` is ``rng.bit_generator.state`` from before :func:`_draw_blocks`
+    drew the resamples; the stream is replayed (on a copy, ``rng`` is left
+    alone) up to the last resample in ``rows``.  For the rare resamples that
+    need a second look, so that the draws need not be kept.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    bg = copy.deepcopy(rng.bit_generator)
+    bg.state = state
+    out = np.empty((rows.size, g))
+    stop = int(rows.max()) + 1 if rows.size else 0
+    for s, counts in _draw_blocks(g, stop, np.random.Generator(bg)):
+        hit = np.flatnonzero((rows >= s) & (rows < s + counts.shape[0]))
+        out[hit] = counts[rows[hit] - s]
+    return out
 
 
 class ResamplePlan:
@@ -327,33 +398,63 @@ def _as_2d(replicates) -> tuple[np.ndarray, bool]:
     return t, False
 
 
+def _select(f: np.ndarray, kth: list) -> np.ndarray:
+    """A copy of ``f`` arranged so that ``out[k]`` is the k-th order statistic for every k.
+
+    ``kth`` is sorted.  One single-``kth`` partition per index, each on the
+    part right of the previous one (numpy's partition with several ``kth`` at
+    once is several times slower than single ones); an index right after the
+    previous one only needs the minimum of that part.
+    """
+    fp = np.array(f, dtype=np.float64, copy=True)
+    lo = 0
+    for k in kth:
+        if k < lo:
+            continue
+        if k == lo:
+            j = lo + int(np.argmin(fp[lo:]))
+            fp[lo], fp[j] = fp[j], fp[lo]
+        else:
+            fp[lo:].partition(k - lo)
+        lo = k + 1
+    return fp
+
+
 def _norm_inter(t: np.ndarray, finite: np.ndarray, alpha: np.ndarray, labels):
     """R's ``boot:::norm.inter`` for several columns at once.
 
     ``t`` (B, k) holds the replicates, ``finite`` (B, k) marks those used and
     ``alpha`` (k, q) the levels of every column.  Returns (k, q) quantiles.
-    Only the needed order statistics are selected (``np.partition``).
+    Only the needed order statistics are selected (:func:`_select`).
     """
     k, q = alpha.shape
     out = np.full((k, q), np.nan)
     extreme = []
     for j in range(k):
-        f = t[finite[:, j], j] if not finite[:, j].all() else t[:, j]
+        fin = finite[:, j]
+        f = t[:, j] if fin.all() else t[fin, j]
         R = f.size
         if R == 0 or not np.isfinite(alpha[j]).all():
             continue
-        rk = (R + 1) * alpha[j]
-        if not ((rk > 1) & (rk < R)).all():
+        levels = alpha[j].tolist()
+        rk = [(R + 1) * a for a in levels]
+        if not all(1 < r < R for r in rk):
             extreme.append(j)
-        kk = np.trunc(rk).astype(np.int64)
-        ints = kk == rk
+        kk = [math.trunc(r) for r in rk]
+        ints = [kv == r for kv, r in zip(kk, rk)]
         need = set()
         for kv, iv in zip(kk, ints):
             if iv or kv <= 0 or kv >= R:
                 need.add(min(max(kv, 1), R) - 1)
             else:
                 need.update((kv - 1, kv))
-        fp = np.partition(f, sorted(need))
+        fp = _select(f, sorted(need))
+        interp = [i for i, (kv, iv) in enumerate(zip(kk, ints)) if not iv and 0 < kv < R]
+        if interp:
+            # z1, z2, z3 of every interpolated level in one call
+            z = special.ndtri(
+                [v for i in interp for v in (levels[i], kk[i] / (R + 1), (kk[i] + 1) / (R + 1))]
+            ).tolist()
         for i, (kv, iv) in enumerate(zip(kk, ints)):
             if iv:
                 out[j, i] = fp[kv - 1]
@@ -362,10 +463,8 @@ def _norm_inter(t: np.ndarray, finite: np.ndarray, alpha: np.ndarray, labels):
             elif kv >= R:
                 out[j, i] = fp[R - 1]
             else:
-                z1 = special.ndtri(alpha[j, i])
-                z2 = special.ndtri(kv / (R + 1))
-                z3 = special.ndtri((kv + 1) / (R + 1))
-                a, b = fp[kv - 1], fp[kv]
+                z1, z2, z3 = z[3 * interp.index(i) : 3 * interp.index(i) + 3]
+                a, b = float(fp[kv - 1]), float(fp[kv])
                 out[j, i] = a + (z1 - z2) / (z3 - z2) * (b - a)
     if extreme:
         warnings.warn(
@@ -383,8 +482,10 @@ def _which(labels, idx) -> str:
     return " for " + ", ".join(str(labels[i]) for i in idx)
 
 
-def _finite(t: np.ndarray, labels) -> np.ndarray:
-    finite = np.isfinite(t)
+def _finite(t: np.ndarray, labels, finite: np.ndarray | None = None) -> np.ndarray:
+    """``isfinite(t)`` (or the given ``finite``), warning when replicates are left out."""
+    if finite is None:
+        finite = np.isfinite(t)
     dropped = t.shape[0] - finite.sum(axis=0)
     if (dropped > 0).any():
         parts = [
@@ -523,8 +624,12 @@ def bca_interval(replicates, estimate, jackknife, alpha: float = 0.05, *, labels
 
     finite = np.isfinite(t)
     n_fin = finite.sum(axis=0)
-    less = ((t < t0) & (np.abs(t - t0) >= TIE_TOLERANCE) & finite).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # t < t0 and |t - t0| >= tol  <=>  t0 - t >= tol (t - t0 == -(t0 - t) exactly)
+        below = np.subtract(t0, t) >= TIE_TOLERANCE
+        if not (n_fin == t.shape[0]).all():
+            below &= finite
+        less = np.count_nonzero(below, axis=0)
         z0 = special.ndtri(less / n_fin)
         L = (g - 1) * (t0[None, :] - jack)
         s2 = (L**2).sum(axis=0)
@@ -545,14 +650,16 @@ def bca_interval(replicates, estimate, jackknife, alpha: float = 0.05, *, labels
             reasons.setdefault(
                 "all leave-one-out estimates equal the estimate (acceleration undefined)", []
             ).append(i)
-    bad = sorted(i for idx in reasons.values() for i in idx)
-    good = np.setdiff1d(np.arange(k), bad)
+    is_good = np.ones(k, dtype=bool)
+    is_good[[i for idx in reasons.values() for i in idx]] = False
+    good = np.flatnonzero(is_good)
     if good.size:
         z = special.ndtri(_levels(alpha))[None, :]
         zz = z0[good, None] + z
         adj = special.ndtr(z0[good, None] + zz / (1 - a[good, None] * zz))
         glabels = None if labels is None else [labels[i] for i in good]
-        q = _norm_inter(t[:, good], _finite(t[:, good], glabels), adj, glabels)
+        tg, fg = (t, finite) if good.size == k else (t[:, good], finite[:, good])
+        q = _norm_inter(tg, _finite(tg, glabels, fg), adj, glabels)
         low[good], high[good] = q[:, 0], q[:, 1]
     for reason, idx in reasons.items():
         warnings.warn(

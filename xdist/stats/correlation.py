@@ -55,6 +55,7 @@ from xdist.stats.bootstrap import (
     ResamplePlan,
     _check_choice,
     _draw_blocks,
+    _redraw_counts,
     bootstrap_interval,
     make_rng,
 )
@@ -212,14 +213,25 @@ class _Var:
     def __init__(self, v: np.ndarray):
         self.v = v
         self._sign: np.ndarray | None = None
-        sv = np.sort(v)
-        self.has_ties = bool((sv[1:] == sv[:-1]).any())
-        if self.has_ties:
-            _, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
-            # indicator (n_groups x n) of the tie groups
-            self.groups = (inv.ravel()[None, :] == np.arange(len(counts))[:, None]).astype(
+        self._ties: bool | None = None  # computed on first use (Pearson rarely needs it)
+        self._groups: np.ndarray | None = None
+
+    @property
+    def has_ties(self) -> bool:
+        if self._ties is None:
+            sv = np.sort(self.v)
+            self._ties = bool((sv[1:] == sv[:-1]).any())
+        return self._ties
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Indicator (n_groups x n) of the tie groups (only when there are ties)."""
+        if self._groups is None:
+            _, inv, counts = np.unique(self.v, return_inverse=True, return_counts=True)
+            self._groups = (inv.ravel()[None, :] == np.arange(len(counts))[:, None]).astype(
                 np.float64
             )
+        return self._groups
 
     @property
     def sign(self) -> np.ndarray:
@@ -405,24 +417,47 @@ class _Engine:
                 out[s : s + chunk] = fn(_Chunk(w, exact32))
         return out
 
-    def estimate_blocks(self, blocks, B: int) -> np.ndarray:
-        """Estimates (B, k) for an iterable of (start, W block (b, n)) pairs.
+    def estimate_blocks(self, blocks, B: int, weights_of, extra: np.ndarray | None = None):
+        """Estimates (B + 1 + e, k) for an iterable of (start, W block (b, n)) pairs.
 
-        Pearson keeps only the weighted sums of each block and finishes once;
-        the other methods estimate block by block.
+        Row B is the estimate itself (all-ones weights, the same numbers as
+        ``estimate(ones)``); rows B + 1, ... are those of ``extra`` (e, n),
+        further weight rows (the jackknife).  Pearson keeps only the weighted
+        sums of each block (one small GEMM per block into a preallocated
+        array) and finishes all columns at once; the other methods estimate
+        block by block.  ``weights_of(rows)`` must return the weights
+        (len(rows), n) of the given resamples (rows < B) again: Pearson asks
+        for the rare resamples in which a variable may be constant, to check
+        them exactly.
         """
+        ones = np.ones((1, self.n))
+        e = 0 if extra is None else extra.shape[0]
         if self.method != "pearson":
-            out = np.empty((B, self.k))
+            out = np.empty((B + 1 + e, self.k))
             for s, w in blocks:
                 out[s : s + w.shape[0]] = self.estimate_t(w.T)
+            out[B] = self.estimate(ones)[0]
+            if e:
+                out[B + 1 :] = self.estimate_t(extra.T)
             return out
-        A = np.empty((self._MT.shape[0], B))
-        bad = np.empty((self.k + 1 + self.m, B), dtype=bool)
+        MT = self._MT
+        # the sums straight into their final layout (a row per sum, a column per resample)
+        A = np.empty((MT.shape[0], B + 1 + e))
         for s, w in blocks:
-            e = s + w.shape[0]
-            A[:, s:e], bad[:, s:e] = self._pearson_sums(_Chunk(w.T, False))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self._pearson_finish(A, bad)
+            np.matmul(MT, w.T, out=A[:, s : s + w.shape[0]])
+        if e:
+            np.matmul(MT, extra.T, out=A[:, B + 1 :])
+        # the estimate as estimate(ones) computes it (the same product, bit for bit)
+        A[:, B] = _gemm_single(MT, ones.T)[:, 0]
+
+        def rows_weights(rows):
+            boot, rest = rows[rows < B], rows[rows >= B] - B
+            parts = [weights_of(boot)] if boot.size else []
+            if rest.size:
+                parts.append(np.concatenate([ones, extra])[rest] if e else ones[rest])
+            return np.concatenate(parts)
+
+        return self._pearson_finish(A, rows_weights)
 
     # ---------------------------------------------------------------- helpers
 
@@ -460,28 +495,19 @@ class _Engine:
 
     # ---------------------------------------------------------------- methods
 
-    def _pearson_sums(self, ch: _Chunk):
-        """Weighted sums (rows of A) and degeneracy flags (rows: x columns, y, z)."""
-        A = _gemm_single(self._MT, ch.Wt)
-        N = ch._N = A[-1]
-        nv = self.k + 1 + self.m
-        bad = np.zeros((nv, len(N)), dtype=bool)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for i, var in enumerate(self.vx + [self.vy] + self.vz):
-                # a constant variable has zero weighted variance; rounding makes it tiny
-                # instead, so only resamples with a tiny variance are checked exactly
-                ss = A[nv + self._col[(i, i)]] - A[i] ** 2 / N
-                cand = np.flatnonzero(~(ss > 1e-9 * N))
-                if cand.size:
-                    w = ch.Wt[:, cand]
-                    gw = var.groups @ w if var.has_ties else w
-                    bad[i, cand] = gw.max(axis=0) >= N[cand]
-        return A, bad
-
     def _pearson(self, ch: _Chunk):
-        return self._pearson_finish(*self._pearson_sums(ch))
+        A = _gemm_single(self._MT, ch.Wt)
+        ch._N = A[-1]
+        return self._pearson_finish(A, lambda rows: ch.Wt[:, rows].T)
 
-    def _pearson_finish(self, A: np.ndarray, bad: np.ndarray):
+    def _pearson_finish(self, A: np.ndarray, weights_of) -> np.ndarray:
+        """Correlations (B, k) from weighted sums ``A`` (rows of ``_MT``, a column per resample).
+
+        ``weights_of(rows)`` returns the weights (len(rows), n) of the given
+        resamples: a constant variable has zero weighted variance, but rounding
+        makes it tiny instead, so resamples with a tiny variance are checked
+        exactly (all weight on one tie group) on their weights.
+        """
         k, m = self.k, self.m
         N = A[-1]
         p = k + 1 + m
@@ -491,19 +517,38 @@ class _Engine:
             i = self._col.get((a, b), self._col.get((b, a)))
             return A[p + i] - S[a] * S[b] / N
 
-        yi, zi = k, list(range(k + 1, p))
-        cxy = np.column_stack([cm(j, yi) for j in range(k)])
-        cxx = np.column_stack([cm(j, j) for j in range(k)])
-        cyy = cm(yi, yi)
-        bad_x = bad[:k].T
-        bad_y = bad[k]
-        if not m:
-            return self._finish(cxy, cxx, cyy, bad_x, bad_y)
-        cxz = np.stack([np.column_stack([cm(j, z) for z in zi]) for j in range(k)], axis=1)
-        cyz = np.column_stack([cm(yi, z) for z in zi])
-        czz = np.stack([np.column_stack([cm(a, b) for b in zi]) for a in zi], axis=1)
-        bad_z = bad[k + 1 :].any(axis=0)
-        return self._finish(cxy, cxx, cyy, bad_x, bad_y, cxz, cyz, czz, bad_z)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ss = [cm(i, i) for i in range(p)]  # weighted sum of squares of every variable
+            bad = self._constant(ss, N, weights_of)
+            yi, zi = k, list(range(k + 1, p))
+            cxy = np.column_stack([cm(j, yi) for j in range(k)])
+            cxx = np.column_stack(ss[:k])
+            cyy = ss[k]
+            bad_x = bad[:k].T
+            bad_y = bad[k]
+            if not m:
+                return self._finish(cxy, cxx, cyy, bad_x, bad_y)
+            cxz = np.stack([np.column_stack([cm(j, z) for z in zi]) for j in range(k)], axis=1)
+            cyz = np.column_stack([cm(yi, z) for z in zi])
+            czz = np.stack(
+                [np.column_stack([ss[a] if a == b else cm(a, b) for b in zi]) for a in zi], axis=1
+            )
+            bad_z = bad[k + 1 :].any(axis=0)
+            return self._finish(cxy, cxx, cyy, bad_x, bad_y, cxz, cyz, czz, bad_z)
+
+    def _constant(self, ss: list, N: np.ndarray, weights_of) -> np.ndarray:
+        """Resamples in which each variable (x columns, y, z) is constant: bool (p, B)."""
+        cand = [~(v > 1e-9 * N) for v in ss]
+        bad = np.zeros((len(ss), len(N)), dtype=bool)
+        rows = np.flatnonzero(np.logical_or.reduce(cand) if len(cand) > 1 else cand[0])
+        if rows.size:
+            w = np.asarray(weights_of(rows), dtype=np.float64).T  # (n, len(rows))
+            for i, var in enumerate(self.vx + [self.vy] + self.vz):
+                sel = np.flatnonzero(cand[i][rows])
+                if sel.size:
+                    gw = var.groups @ w[:, sel] if var.has_ties else w[:, sel]
+                    bad[i, rows[sel]] = gw.max(axis=0) >= N[rows[sel]]
+        return bad
 
     def _spearman(self, ch: _Chunk):
         k, m, n = self.k, self.m, self.n
@@ -898,26 +943,40 @@ def bootstrap_correlation_ci(
     if n < 3 + m:
         raise ValueError(f"need at least {3 + m} units; got {n}")
     eng = _Engine(x[:, None], y, method, Z)
-    t0 = eng.estimate(np.ones((1, n)))[0]
     if plan is None:
-        # the resamples of ResamplePlan(n, n_boot, seed, clusters), block by block
+        # the resamples of ResamplePlan(n, n_boot, seed, clusters), block by block;
+        # the estimate (exactly as correlation() and the table compute it) and the
+        # jackknife go through the same sums
         n_boot = check_int("n_boot", n_boot, 1)
         index, labels = ResamplePlan._clusters(n, clusters)
         n_clusters = len(labels)
-        blocks = _draw_blocks(n_clusters, n_boot, make_rng(seed))
+        rng = make_rng(seed)
+        state = rng.bit_generator.state
+        blocks = _draw_blocks(n_clusters, n_boot, rng)
         if clusters is not None:
             blocks = ((s, b[:, index]) for s, b in blocks)
-        reps = eng.estimate_blocks(blocks, n_boot)
-        jack_w = (index[None, :] != np.arange(n_clusters)[:, None]).astype(np.float64)
+
+        def weights_of(rows):
+            counts = _redraw_counts(rng, state, n_clusters, rows)
+            return counts if clusters is None else counts[:, index]
+
+        jack_w = None
+        if ci == "bca":
+            jack_w = (index[None, :] != np.arange(n_clusters)[:, None]).astype(np.float64)
+        est = eng.estimate_blocks(blocks, n_boot, weights_of, jack_w)
+        reps, t0 = est[:n_boot], est[n_boot]
+        jack = est[n_boot + 1 :] if ci == "bca" else None
     else:
+        t0 = eng.estimate(np.ones((1, n)))[0]
         n_boot, n_clusters = plan.n_boot, plan.n_clusters
         reps = eng.estimate_t(plan.weights_t)
-        jack_w = plan.jackknife_weights
-    jack = eng.estimate_t(jack_w.T) if ci == "bca" else None
+        jack = eng.estimate_t(plan.jackknife_weights.T) if ci == "bca" else None
     low, high = bootstrap_interval(
         reps[:, 0], t0[0], None if jack is None else jack[:, 0], ci=ci, alpha=alpha
     )
-    fin = reps[np.isfinite(reps[:, 0]), 0]
+    fin = reps[:, 0]
+    if not np.isfinite(fin).all():
+        fin = fin[np.isfinite(fin)]
     se = float(np.std(fin, ddof=1)) if fin.size > 1 else np.nan
     return CorrelationCI(float(t0[0]), low, high, se, n, n_clusters, n_boot, ci, 1.0 - alpha)
 
