@@ -182,6 +182,8 @@ def test_renamed_or_changed_adapters_are_refused(tiny, tmp_path):
         (["adapters.method=lora", "setting=zero-shot"], ("MNLI",), "setting='zero-shot' does not match adapters"),
         (["setting=zero-shot+lora"], ("MNLI",), "setting='zero-shot\\+lora' does not match adapters.method='full'"),
         (["adapters.lora_rank=4"], ("MNLI",), "unknown key 'lora_rank' in \\[adapters\\]; did you mean 'lora_r'"),
+        (["adapters.method=lora", "adapters.target_modules=all-linear,query"], ("MNLI",),
+         r"adapters.target_modules=\('all-linear', 'query'\) is not valid: expected 'all-linear' alone"),
     ],
 )
 def test_bad_adapter_config(overrides, inter, message):
@@ -349,6 +351,18 @@ def test_cli_adapter_errors_are_one_line(capsys, tmp_path, monkeypatch):
     assert main(["train", "--model", "m", "--target", "XNLI", "--intermediate", "MNLI", "--adapter-sharing",
                  "shared"]) == 2
     assert "--adapter-sharing shared needs adapters (--adapter lora)" in capsys.readouterr().err
+
+
+def test_cli_smoke_passes_setting_on(capsys, tmp_path, monkeypatch):
+    """--setting reaches a --smoke run too: one contradicting the adapter method is refused there as well."""
+    from xdist.cli import main
+    from xdist.train import smoke
+
+    real = smoke.run_smoke
+    monkeypatch.setattr(smoke, "run_smoke", lambda *a, **k: real(*a, **{**k, "n_train": 8, "n_eval": 4}))
+    assert main(["train", "--smoke", "--adapter", "lora", "--setting", "zero-shot", "--languages", "en",
+                 "--output", str(tmp_path / "s")]) == 2
+    assert "setting='zero-shot' does not match adapters.method='lora'" in capsys.readouterr().err
 
 
 def test_print_config_shows_adapters(capsys, tmp_path):

@@ -120,6 +120,7 @@ def test_translated_only_run_does_not_need_the_english_training_file(tmp_path):
     cfg = smoke_config(tmp_path / "run", target="XNLI", intermediate=("MNLI",), languages=["en", "de"],
                        n_train=8, n_eval=4, intermediate_languages=["en", "de"], overrides=FAST)
     (Path(cfg.data_dir) / "mnli" / "train-en.jsonl").unlink()
+    cfg = dataclasses.replace(cfg, layout=None)  # found, and checked, by the preflight
     pipeline._preflight(dataclasses.replace(cfg, intermediate_languages=("de",)).validate(), get_task("XNLI"))
     with pytest.raises(DataError, match=r"mnli/train-en\.jsonl"):  # English requested: still required
         pipeline._preflight(cfg.validate(), get_task("XNLI"))

@@ -386,3 +386,25 @@ def test_fsdp_training_arguments(monkeypatch, shared):
     assert _fsdp_args(auto, model) == {}  # a tiny model: DDP
     with pytest.raises(ValueError, match="set distributed.fsdp_layer_cls"):
         _fsdp_args(explicit, SimpleNamespace(encoder=SimpleNamespace()))
+
+
+def test_cluster_address_errors_and_local_cpus(monkeypatch):
+    """--address: an unreachable cluster is a one-line ValueError; a file's num_cpus does not clash."""
+    ray = pytest.importorskip("ray")
+    from xdist.train import sweep as S
+
+    calls = []
+
+    def fake_init(**kwargs):
+        calls.append(kwargs)
+        if kwargs.get("address") == "10.255.255.1:1":
+            raise ConnectionError("Failed to connect")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fake_init)
+    with pytest.raises(ValueError, match=r"address='10.255.255.1:1': no Ray cluster could be reached.*ray start --head"):
+        S._init_ray("10.255.255.1:1", None)
+    with pytest.raises(ValueError, match="--num-cpus is for a local Ray"):
+        S._init_ray("auto", 4)
+    S._init_ray("auto", None)
+    assert calls[-1]["address"] == "auto" and "num_cpus" not in calls[-1]

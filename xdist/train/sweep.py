@@ -681,7 +681,12 @@ def _init_ray(address: str | None, num_cpus: int | None):
     if address:
         if num_cpus is not None:
             raise ValueError("--num-cpus is for a local Ray: a cluster (--address) has its own CPUs")
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except ConnectionError as err:
+            raise ValueError(f"address={address!r}: no Ray cluster could be reached there ({err}); start one "
+                             "with `ray start --head` and pass its address (HOST:PORT, ray://HOST:PORT or "
+                             "'auto'), or leave --address out for a local Ray") from None
     else:
         ray.init(num_cpus=num_cpus, **kwargs)
     return ray, True
@@ -740,7 +745,9 @@ def run_sweep(sweep: Sweep, *, address: str | None = None, num_cpus: int | None 
         from xdist.train.launch import train_command
 
         ResultsStore(sweep.store, create=True)  # created once here, not raced by the first runs
-        ray, owned = _init_ray(address, sweep.num_cpus if num_cpus is None else num_cpus)
+        # the sweep file's num_cpus sizes a local Ray; a cluster (--address) has its own CPUs
+        local_cpus = sweep.num_cpus if num_cpus is None else num_cpus
+        ray, owned = _init_ray(address, num_cpus if address else local_cpus)
         task = ray.remote(execute_run)
         inflight: dict[Any, SweepRun] = {}
         offsets: dict[str, int] = {}
