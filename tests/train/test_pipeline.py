@@ -190,6 +190,8 @@ def test_cli_smoke_and_errors(tmp_path):
         (["train", "--model", "hub/name", "--target", "XNLI", "--output", "o"], "is not a local model directory"),
         (["train", "--smoke"], "--smoke needs --output"),
         (["train", "--smoke", "--output", "o", "--model", "m"], "--smoke builds its own model"),
+        (["train", "--smoke", "--output", "o", "--print-config", "--precision", "bf16"],
+         "drop --precision, --print-config"),
         (["train", "--model", "m", "--target", "XNLI", "--set", "target_phase.epochs=2"],
          "did you mean 'num_train_epochs'"),
         (["train", "--model", "m", "--target", "XNLY"], "XNLY"),

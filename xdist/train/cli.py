@@ -138,6 +138,12 @@ def run(args) -> int:
             raise ValueError("--smoke builds its own model and data: drop --model, --data-dir and --config")
         if args.mlm_corpus:
             raise ValueError("--smoke builds its own MLM corpus: drop --mlm-corpus and give --mlm-languages")
+        fixed = {"--store": args.store, "--model-name": args.model_name, "--layout": args.layout,
+                 "--precision": args.precision, "--print-config": args.print_config or None}
+        given = [flag for flag, value in fixed.items() if value is not None]
+        if given:
+            raise ValueError(f"--smoke fixes its own store, model name, layout and precision and always runs: "
+                             f"drop {', '.join(given)} (or use --set KEY=VALUE for other settings)")
     cfg = _resolve(args)
     if args.print_config and not args.smoke:
         sys.stdout.write(json.dumps(cfg.validate().to_dict(), indent=1) + "\n")

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import torch
 
+from xdist.train import features as F
+
 __all__ = ["autocast", "evaluate_languages", "predict"]
 
 #: Output keys per task format, and the value that pads sequence outputs.
@@ -90,7 +92,7 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     device = device or next(model.parameters()).device
     if n == 0:
         return {}
-    lengths = np.asarray(features["length"])
+    lengths = F._numbers(features, "length")
     order = np.argsort(-lengths, kind="stable") if sort else np.arange(n)
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     columns = _arrow_columns(features)
@@ -188,7 +190,6 @@ def evaluate_languages(model, task, examples: Mapping[str, object], tokenizer, *
     """
     from datasets import concatenate_datasets
 
-    from xdist.train import features as F
     from xdist.train.tasks import get_task
 
     t = get_task(task) if isinstance(task, str) else task
@@ -216,7 +217,7 @@ def evaluate_languages(model, task, examples: Mapping[str, object], tokenizer, *
         feats = F.encode(t, combined, tokenizer, train=False, **kw)
         outputs = predict(model, head, feats, collator, batch_size=batch_size, device=device, dtype=dtype)
         starts = np.cumsum([0, *(len(examples[lang]) for lang in group)])
-        cuts = np.searchsorted(np.asarray(feats["example_index"]), starts)  # features follow example order
+        cuts = np.searchsorted(F._numbers(feats, "example_index"), starts)  # features follow example order
         for k, lang in enumerate(group):
             lo, hi = int(cuts[k]), int(cuts[k + 1])
             finish(lang, feats.select(range(lo, hi)), {key: v[lo:hi] for key, v in outputs.items()},
