@@ -266,21 +266,15 @@ def _check_scorable(t, param: str) -> None:
 
 
 def _device_dtype(precision: str):
+    """The device and the dtype to load the model in (the encoder pipeline's choice; float32 for None)."""
     import torch
+
+    from xdist.train.pipeline import device_and_dtype
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r} is not valid: expected one of {list(PRECISIONS)}")
-    if torch.cuda.is_available():
-        dev = torch.device("cuda")
-        if precision == "auto":
-            return dev, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        dev = torch.device("cpu")
-        if precision == "auto":
-            return dev, torch.float32
-        if precision == "fp16":
-            raise ValueError("precision='fp16' is not valid on CPU: expected 'bf16', 'fp32' or 'auto'")
-    return dev, {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    dev, dtype = device_and_dtype(precision)
+    return dev, dtype or torch.float32
 
 
 def _check_model_dir(path) -> Path:

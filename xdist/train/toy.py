@@ -114,25 +114,13 @@ def make_tiny_model(path, tokenizer, *, hidden_size: int = 32, num_layers: int =
     -------
     pathlib.Path
     """
-    import torch
     from transformers import XLMRobertaModel
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     config = tiny_config(tokenizer, hidden_size=hidden_size, num_layers=num_layers,
                          num_heads=num_heads, max_position=max_position)
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        model = XLMRobertaModel(config, add_pooling_layer=False)
-    finally:
-        torch.random.set_rng_state(state)
-    from xdist.train.model import _quiet
-
-    with _quiet():
-        model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return _save_seeded(lambda: XLMRobertaModel(config, add_pooling_layer=False), path, tokenizer, seed)
 
 
 def make_tiny_causal_lm(path, tokenizer, *, hidden_size: int = 32, num_layers: int = 2, num_heads: int = 2,
@@ -157,7 +145,6 @@ def make_tiny_causal_lm(path, tokenizer, *, hidden_size: int = 32, num_layers: i
     >>> make_tiny_causal_lm(tempfile.mkdtemp(), tok).joinpath("config.json").is_file()  # doctest: +SKIP
     True
     """
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     if not isinstance(hidden_size, int) or not isinstance(num_heads, int) or num_heads < 1 \
@@ -173,10 +160,17 @@ def make_tiny_causal_lm(path, tokenizer, *, hidden_size: int = 32, num_layers: i
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=False,
     )
+    return _save_seeded(lambda: LlamaForCausalLM(config), path, tokenizer, seed)
+
+
+def _save_seeded(build, path: Path, tokenizer, seed: int) -> Path:
+    """Build a random-init model under ``seed`` (torch's global RNG left as it was) and save it."""
+    import torch
+
     state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
+        model = build()
     finally:
         torch.random.set_rng_state(state)
     from xdist.train.model import _quiet
