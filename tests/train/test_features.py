@@ -438,6 +438,69 @@ def test_collator_tagging_qa_choices(tok):
                                  "attention_mask": mc[1]["attention_mask"][:3]}])
 
 
+def _wordpiece_tokenizer():
+    """A BERT-style tokenizer (WordPiece, [CLS] A [SEP] B [SEP], token type ids), trained here."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    t = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    t.normalizer = normalizers.BertNormalizer()
+    t.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    t.train_from_iterator(CORPUS * 3, trainers.WordPieceTrainer(
+        vocab_size=120, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    cls, sep = t.token_to_id("[CLS]"), t.token_to_id("[SEP]")
+    t.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    return PreTrainedTokenizerFast(tokenizer_object=t, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]",
+                                   sep_token="[SEP]", mask_token="[MASK]",
+                                   model_input_names=["input_ids", "token_type_ids", "attention_mask"])
+
+
+@pytest.mark.parametrize("kind", ["unigram", "wordpiece"])
+def test_pair_tokenizing_equals_the_tokenizer_call(tok, kind):
+    """The offsets-free fast path gives exactly what ``tokenizer(a, b, truncation=True)`` gives."""
+    t = tok if kind == "unigram" else _wordpiece_tokenizer()
+    firsts = [CORPUS[1] * 4, "", CORPUS[0], f"a {t.mask_token} b", CORPUS[2]]
+    seconds = [CORPUS[3], CORPUS[4], CORPUS[5] * 6, CORPUS[0], ""]
+    for max_length in (12, 40, 512):
+        for side in ("right", "left"):
+            t.truncation_side = side
+            want = F._model_columns(t(firsts, seconds, truncation=True, max_length=max_length))
+            got = F._tokenize_pairs(t, firsts, seconds, max_length)
+            assert got == want
+    t.truncation_side = "right"
+    assert kind == "unigram" or "token_type_ids" in got and any(1 in row for row in got["token_type_ids"])
+    # the tokenizer's own settings come back unchanged
+    t.backend_tokenizer.no_truncation()
+    t.backend_tokenizer.enable_padding(pad_id=t.pad_token_id, pad_token=t.pad_token, length=64)
+    padding = t.backend_tokenizer.padding
+    F._tokenize_pairs(t, firsts, seconds, 16)
+    assert t.backend_tokenizer.truncation is None and t.backend_tokenizer.padding == padding
+    t.backend_tokenizer.no_padding()
+
+
+def test_collator_take_equals_collating_rows(tok):
+    """``Collator.take`` over flat Arrow columns pads exactly as ``Collator(rows)`` does."""
+    feats = F.encode("XNLI", _pairs(), tok).map(lambda r: {"token_type_ids": [1] * r["length"]})
+    shuffled = feats.select([2, 0, 1])  # an indices mapping
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    for ds in (feats, shuffled):
+        flat = F.flat_columns(ds, names)
+        for multiple in (None, 8):
+            collate = F.Collator(tok, pad_to_multiple_of=multiple)
+            for idx in ([0, 1, 2], [2, 0], [1]):
+                rows = [{k: ds[i][k] for k in names} for i in idx]
+                want, got = collate(rows), collate.take(flat, idx)
+                assert set(got) == set(want)
+                for k in want:
+                    assert got[k].dtype == want[k].dtype and torch.equal(got[k], want[k])
+    with pytest.raises(ValueError, match="idx is empty"):
+        F.Collator(tok).take(F.flat_columns(feats, names), [])
+    mc = F.encode("CommonsenseQA", _choices(), tok)
+    with pytest.raises(ValueError, match="'input_ids'.*expected one list of numbers per row"):
+        F.flat_columns(mc, ["input_ids"])
+
+
 # --------------------------------------------------------------------------
 # errors
 

@@ -47,6 +47,13 @@ def _arrow_columns(features) -> dict:
     return {k: table.column(k) for k in _MODEL_KEYS if k in ds.column_names}
 
 
+def _is_nested(arrow_type) -> bool:
+    """Lists of lists (multiple-choice rows), which :meth:`Collator.take` does not pad."""
+    import pyarrow as pa
+
+    return pa.types.is_list(arrow_type.value_type) or pa.types.is_large_list(arrow_type.value_type)
+
+
 def _rows(columns: dict, idx) -> list[dict]:
     import pyarrow as pa
 
@@ -96,12 +103,14 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     order = np.argsort(-lengths, kind="stable") if sort else np.arange(n)
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     columns = _arrow_columns(features)
+    nested = not hasattr(collator, "take") or any(_is_nested(c.type) for c in columns.values())
+    flat = None if nested else F.flat_columns(features, list(columns))
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), autocast(device, dtype):
             for idx in _batches(order, lengths, batch_size, False):
-                batch = collator(_rows(columns, idx))
+                batch = collator(_rows(columns, idx)) if nested else collator.take(flat, idx)
                 inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k in _MODEL_KEYS}
                 out = model(task=task, **inputs)
                 for key in ("logits", "start_logits", "end_logits"):
