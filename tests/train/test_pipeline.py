@@ -175,6 +175,46 @@ def test_resume_after_sigkill_in_phase2_and_phase3(tmp_path):
     assert df.set_index("language")["score"].sort_index().tolist() == ref.tolist()
 
 
+class _StopAtPhase2(Exception):
+    pass
+
+
+def test_phase2_head_is_the_same_after_a_restart_before_its_first_checkpoint(tmp_path, monkeypatch):
+    """The target head depends on (seed, phase, task), not on the RNG state phase 1 left behind."""
+    heads = []
+    real = pipeline.train_phase
+
+    def stop_at_phase2(name, model, *args, **kwargs):
+        if name == "target":  # as if killed here, before any checkpoint of phase 2
+            heads.append({k: v.detach().clone() for k, v in model.heads.state_dict().items()})
+            raise _StopAtPhase2
+        return real(name, model, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "train_phase", stop_at_phase2)
+    with pytest.raises(_StopAtPhase2):  # uninterrupted so far: phase 1 trained in this process
+        _small(tmp_path, "XNLI", ("MNLI",), ["en"])
+    assert (tmp_path / "run" / "phase1-intermediate" / "DONE.json").is_file()
+    with pytest.raises(_StopAtPhase2):  # restarted: phase 1 done earlier, phase 2 starts from scratch
+        _small(tmp_path, "XNLI", ("MNLI",), ["en"])
+    first, restarted = heads
+    assert first.keys() == restarted.keys() and first
+    assert all(torch.equal(first[k], restarted[k]) for k in first)
+
+    # the head's seed leaves the global RNG alone and does not depend on it
+    from xdist.train.model import TransferModel, head_seed, load_encoder
+
+    encoder = load_encoder(tmp_path / "run" / "model")
+    torch.manual_seed(0)
+    state = torch.random.get_rng_state()
+    a = TransferModel(encoder, {"XNLI": "sentence_pair"}, {"XNLI": 3}, seed=head_seed(1, "target"))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    torch.rand(5)
+    b = TransferModel(encoder, {"XNLI": "sentence_pair"}, {"XNLI": 3}, seed=head_seed(1, "target"))
+    c = TransferModel(encoder, {"XNLI": "sentence_pair"}, {"XNLI": 3}, seed=head_seed(2, "target"))
+    sa, sb, sc = (m.heads.state_dict() for m in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa) and not torch.equal(sa[next(iter(sa))], sc[next(iter(sc))])
+
+
 def test_cli_smoke_and_errors(tmp_path):
     from xdist.cli import main
 
@@ -226,3 +266,21 @@ def test_missing_data_names_paths(tmp_path):
         pipeline.run(cfg)
     assert "xnli" in str(err.value).lower()
     assert not (tmp_path / "o2" / "phase1-intermediate").exists()
+
+
+def test_smoke_files_are_written_by_rank_0_alone(tmp_path, monkeypatch):
+    """Under torchrun, ranks other than 0 wait for rank 0's toy data and model instead of writing them."""
+    from xdist.train import smoke
+
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(RuntimeError, match="rank 0"):
+        smoke._wait_for(tmp_path / "model" / smoke.READY_FILE, timeout=0.3)
+    assert not (tmp_path / "model").exists() and not (tmp_path / "data").exists()
+    monkeypatch.setenv("RANK", "0")
+    cfg = smoke.smoke_config(tmp_path, target="XNLI", intermediate=(), languages=["en", "de"], n_train=16, n_eval=4)
+    assert (tmp_path / "model" / smoke.READY_FILE).is_file()
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    monkeypatch.setenv("RANK", "1")
+    assert smoke.smoke_config(tmp_path, target="XNLI", intermediate=(), languages=["en", "de"], n_train=16,
+                              n_eval=4) == cfg
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == written

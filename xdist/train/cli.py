@@ -180,7 +180,10 @@ def run(args) -> int:
             summary = run_pipeline(cfg, progress=progress)
     except WeightTransferError as err:
         raise ValueError(str(err)) from None
-    _print_summary(summary)
+    from xdist.train.launch import is_main_process
+
+    if is_main_process():  # under torchrun the other ranks neither score nor write: rank 0 reports
+        _print_summary(summary)
     return 0
 
 

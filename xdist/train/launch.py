@@ -11,7 +11,10 @@ pipeline then trains with DDP (or FSDP, below) through the transformers
 with FSDP (``fsdp = "full_shard auto_wrap"``, wrapping the encoder's layer
 class) when ``fsdp = "auto"``; :func:`count_parameters` counts parameters
 from the checkpoint's safetensors headers, or estimates them from
-``config.json``, without loading any weight.
+``config.json``, without loading any weight.  FSDP runs on CPU (gloo) too,
+where accelerate alone would fall back to DDP
+(``xdist.train.pipeline._fsdp_on_cpu``); each phase's ``DONE.json`` records
+how it really trained (``distributed``).
 
 This module does not import torch.
 

@@ -61,6 +61,7 @@ __all__ = [
     "TransferOutput",
     "WeightTransferError",
     "fingerprint",
+    "head_seed",
     "load_encoder",
     "load_phase",
     "save_phase",
@@ -156,6 +157,20 @@ def _make_head(fmt: str, hidden: int, n_labels: int | None, dropout: float) -> n
     raise ValueError(f"format={fmt!r} has no trainable head: expected one of {list(HEAD_FORMATS)}")
 
 
+def head_seed(seed: int, *keys: str) -> int:
+    """A seed derived from ``seed`` and ``keys`` (e.g. a phase and a task), the same in every process.
+
+    Examples
+    --------
+    >>> head_seed(1, "target", "XNLI") == head_seed(1, "target", "XNLI") != head_seed(2, "target", "XNLI")
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed={seed!r} is not valid: expected an integer")
+    digest = hashlib.sha256("\x1f".join([str(seed), *map(str, keys)]).encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63 - 1)
+
+
 class TransferModel(nn.Module):
     """A shared encoder with one head per task.
 
@@ -171,6 +186,12 @@ class TransferModel(nn.Module):
         Sentence representation for the pooled heads: the first token
         (``<s>``/``[CLS]``, default) or the mean over non-padding tokens
         (default for encoder-decoder encoders, which have no CLS token).
+    seed : int, optional
+        Initialises each task's head from ``head_seed(seed, task)`` on a
+        forked RNG (the global RNG is left as it was), so a head does not
+        depend on what ran before in the process: the pipeline passes one
+        seed per phase, and a run restarted in phase 2 gets the head an
+        uninterrupted run gets.  Default: the global torch RNG.
 
     Notes
     -----
@@ -181,7 +202,7 @@ class TransferModel(nn.Module):
     """
 
     def __init__(self, encoder, formats: Mapping[str, str], n_labels: Mapping[str, int] | None = None,
-                 *, pooling: str | None = None):
+                 *, pooling: str | None = None, seed: int | None = None):
         super().__init__()
         if not formats:
             raise ValueError("formats is empty: give at least one task -> format")
@@ -191,9 +212,13 @@ class TransferModel(nn.Module):
         hidden, dropout = _hidden_size(encoder.config), _dropout(encoder.config)
         self.formats = dict(formats)
         self.n_labels = {t: n_labels.get(t) for t in self.formats}
-        self.heads = nn.ModuleDict(
-            {_head_key(t): _make_head(f, hidden, n_labels.get(t), dropout) for t, f in self.formats.items()}
-        )
+        heads = {}
+        for t, f in self.formats.items():
+            with torch.random.fork_rng(devices=[], enabled=seed is not None):
+                if seed is not None:
+                    torch.manual_seed(head_seed(seed, t))
+                heads[_head_key(t)] = _make_head(f, hidden, n_labels.get(t), dropout)
+        self.heads = nn.ModuleDict(heads)
         if pooling is None:
             pooling = "mean" if getattr(encoder.config, "is_encoder_decoder", False) else "first"
         if pooling not in ("first", "mean"):

@@ -53,6 +53,7 @@ from xdist.train.launch import is_main_process
 from xdist.train.model import (
     TransferModel,
     WeightTransferError,
+    head_seed,
     load_encoder,
     load_phase,
     save_phase,
@@ -77,6 +78,8 @@ class PhaseResult:
     dev_scores: dict[str, float] = field(default_factory=dict)
     train_samples_per_second: float | None = None
     seconds: float = 0.0
+    #: How the phase trained (``DONE.json``'s ``distributed``): mode "single", "ddp" or "fsdp", processes, ...
+    distributed: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -212,6 +215,10 @@ def _make_trainer_class():
             self._xdist_batch_sampler = batch_sampler
             self._xdist_dev = dev_evaluator
             super().__init__(*args, **kwargs)
+
+        def create_accelerator_and_postprocess(self):
+            super().create_accelerator_and_postprocess()
+            self.is_fsdp_enabled = self.is_fsdp_enabled or _fsdp_on_cpu(self)
 
         def get_train_dataloader(self):
             from torch.utils.data import DataLoader
@@ -378,6 +385,11 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
     if resume:
         log.info("%s: resuming from %s", name, resume)
     output = trainer.train(resume_from_checkpoint=resume)
+    mode = _distributed_mode(trainer)
+    log.info("%s: trained as %s", name, mode)
+    if args.fsdp and mode["mode"] != "fsdp":
+        log.warning("%s: distributed.fsdp=%r was asked for, but the model was not sharded (%s)",
+                    name, cfg.distributed.fsdp, mode)
     dev_scores = dev_eval(trainer.model) if dev_eval else {}
     final = out_dir / "final"
     result = trainer.model
@@ -392,11 +404,33 @@ def train_phase(name: str, model: TransferModel, train: Mapping[str, tuple[objec
                           "best_checkpoint": trainer.state.best_model_checkpoint})
         _write_json(out_dir / DONE_FILE, {"phase": name, "dev_scores": dev_scores,
                                           "train_metrics": output.metrics,
-                                          "best_checkpoint": trainer.state.best_model_checkpoint})
+                                          "best_checkpoint": trainer.state.best_model_checkpoint,
+                                          "distributed": mode})
     _barrier()
     sps = output.metrics.get("train_samples_per_second")
     return PhaseResult(name, final, skipped=False, dev_scores=dev_scores, train_samples_per_second=sps,
-                       seconds=time.time() - start)
+                       seconds=time.time() - start, distributed=mode)
+
+
+def _distributed_mode(trainer) -> dict:
+    """How ``trainer`` really trained, read from the prepared model rather than the configuration.
+
+    ``mode`` is ``"fsdp"`` when parameters are FSDP2 shards (``DTensor``),
+    ``"ddp"`` for several processes otherwise, ``"single"`` for one;
+    ``sharded_parameters`` counts the sharded parameter tensors of
+    ``parameters``, and ``fsdp_units`` the modules sharded as a unit (the
+    wrapped layers and the model itself).
+    """
+    from torch.distributed.fsdp import FSDPModule
+    from torch.distributed.tensor import DTensor
+
+    params = list(trainer.model.parameters())
+    sharded = sum(isinstance(p, DTensor) for p in params)
+    processes = int(trainer.accelerator.num_processes)
+    mode = "fsdp" if sharded else "ddp" if processes > 1 else "single"
+    return {"mode": mode, "processes": processes, "device": trainer.args.device.type,
+            "sharded_parameters": sharded, "parameters": len(params),
+            "fsdp_units": sum(isinstance(m, FSDPModule) for m in trainer.model.modules())}
 
 
 def _special_collators(train: Mapping[str, tuple[object, object]], tokenizer, cfg: TrainConfig) -> dict:
@@ -415,7 +449,7 @@ def _fsdp_args(cfg: TrainConfig, model) -> dict:
     if not mode:
         return {}
     layers = ([cfg.distributed.fsdp_layer_cls] if cfg.distributed.fsdp_layer_cls else
-              list(getattr(model.encoder, "_no_split_modules", None) or []))
+              sorted(getattr(model.encoder, "_no_split_modules", None) or []))
     if not layers:
         raise ValueError(f"distributed.fsdp={mode!r}: the encoder of {cfg.model!r} names no layer class to wrap; "
                          "set distributed.fsdp_layer_cls (e.g. 'XLMRobertaLayer')")
@@ -424,6 +458,36 @@ def _fsdp_args(cfg: TrainConfig, model) -> dict:
     fsdp_config = {"transformer_layer_cls_to_wrap": layers, "reshard_after_forward": "shard_grad_op" not in options,
                    "cpu_offload": "offload" in options}
     return {"fsdp": True, "fsdp_config": fsdp_config}
+
+
+def _fsdp_on_cpu(trainer) -> bool:
+    """Give accelerate the FSDP plugin of a multi-process CPU run, which it would drop; True if it did.
+
+    accelerate (1.16) turns ``fsdp_plugin`` into ``DistributedType.FSDP`` only
+    for accelerator devices (``AcceleratorState.__init__``: the branch
+    ``elif self.distributed_type in [MULTI_GPU, MULTI_MLU, ..., MULTI_NEURON]``
+    has no ``MULTI_CPU``), so a CPU run under ``torchrun`` (gloo) with
+    ``distributed.fsdp`` set would silently train with DDP.  torch's FSDP2
+    (``fully_shard``) does run on CPU with gloo: this sets the state that
+    branch would have set, and ``Accelerator.prepare`` then shards the model
+    (its parameters become ``DTensor`` shards).  Nothing changes where
+    accelerate already chose FSDP, or for FSDP1.
+    """
+    from accelerate.state import PartialState
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+    plugin_args = trainer.args.fsdp_plugin_args
+    state = trainer.accelerator.state
+    if (plugin_args is None or plugin_args.get("fsdp_version") != 2
+            or state.distributed_type != DistributedType.MULTI_CPU):
+        return False
+    plugin = FullyShardedDataParallelPlugin(**plugin_args)
+    if state.mixed_precision != "no":
+        plugin.set_mixed_precision(state.mixed_precision)
+    state.fsdp_plugin = plugin
+    state.distributed_type = DistributedType.FSDP
+    PartialState._shared_state["distributed_type"] = DistributedType.FSDP
+    return True
 
 
 def _barrier() -> None:
@@ -479,6 +543,12 @@ def _diff(a, b, prefix=""):
             yield from _diff(a.get(k), b.get(k), f"{prefix}{k}.")
     elif a != b:
         yield prefix.rstrip(".")
+
+
+def _done_phase(name: str, out_dir: Path) -> PhaseResult:
+    done = json.loads((out_dir / DONE_FILE).read_text())
+    return PhaseResult(name, out_dir / "final", skipped=True, dev_scores=done["dev_scores"],
+                       distributed=done.get("distributed", {}))
 
 
 def _phase_done(out_dir: Path) -> bool:
@@ -539,8 +609,7 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
         pdir = out / "phase1-intermediate"
         if _phase_done(pdir):
             say(f"phase 1 ({', '.join(cfg.intermediate)}): done earlier, skipped")
-            phases.append(PhaseResult("intermediate", pdir / "final", skipped=True,
-                                      dev_scores=json.loads((pdir / DONE_FILE).read_text())["dev_scores"]))
+            phases.append(_done_phase("intermediate", pdir))
         else:
             say(f"phase 1: intermediate training on {', '.join(cfg.intermediate)}")
             tasks = [get_task(t) for t in cfg.intermediate]
@@ -550,7 +619,8 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
                 train.update(_mlm_data(cfg, say))
             dev = _dev_sets(tasks, cfg, ph)
             encoder = load_encoder(cfg.model, attn_implementation=cfg.attn_implementation)
-            model = TransferModel(encoder, {t.name: t.format for t in tasks}, _n_labels(tasks))
+            model = TransferModel(encoder, {t.name: t.format for t in tasks}, _n_labels(tasks),
+                                  seed=head_seed(cfg.seed, "intermediate"))
             if cfg.adapters.method != "full":  # frozen base + LoRA adapter(s): xdist.train.adapters
                 from xdist.train.adapters import intermediate_model
 
@@ -582,8 +652,7 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
         pdir = out / "phase2-target"
         if _phase_done(pdir):
             say(f"phase 2 ({target.name}): done earlier, skipped")
-            phases.append(PhaseResult("target", pdir / "final", skipped=True,
-                                      dev_scores=json.loads((pdir / DONE_FILE).read_text())["dev_scores"]))
+            phases.append(_done_phase("target", pdir))
         else:
             src = _train_task(target)
             ph = cfg.target_phase
@@ -605,7 +674,10 @@ def _run(cfg: TrainConfig, progress) -> RunSummary:
             else:
                 encoder = load_encoder(encoder_dir, expected_fingerprint=fingerprint,
                                        attn_implementation=cfg.attn_implementation)
-                model = TransferModel(encoder, {target.name: target.format}, _n_labels([target]))
+                # the head depends on (seed, phase, task) alone, not on what phase 1 left in the RNG: a run
+                # restarted in phase 2 before its first checkpoint starts from the same head
+                model = TransferModel(encoder, {target.name: target.format}, _n_labels([target]),
+                                      seed=head_seed(cfg.seed, "target"))
             phases.append(train_phase("target", model, train, dev, tokenizer, cfg, ph, pdir,
                                       device=device, dtype=dtype))
         if not is_main_process():  # evaluation and the store are rank 0's

@@ -26,8 +26,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from xdist.train.config import EvalConfig, PhaseConfig, TrainConfig, apply_overrides
+from xdist.train.launch import is_main_process
 
 __all__ = ["SMOKE_PHASE", "run_smoke", "smoke_config"]
+
+#: Written in ``model/`` once the toy data, tokenizer and model are complete (other ranks wait for it).
+READY_FILE = ".xdist-smoke-ready"
 
 #: Training settings of a smoke run (small batches, a few epochs, short sequences).
 SMOKE_PHASE = PhaseConfig(
@@ -99,7 +103,9 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
         tasks.append(get_task(t.train_task).name)
     data = out / "data"
     model_dir = out / "model"
-    if not (model_dir / "config.json").is_file():
+    if not is_main_process():  # under torchrun rank 0 writes the toy data and model; the others wait for it
+        _wait_for(model_dir / READY_FILE)
+    elif not (model_dir / "config.json").is_file():
         write_toy_data(data, list(dict.fromkeys(tasks)), languages=languages, n_train=n_train,
                        n_eval=n_eval, seed=seed)
         if intermediate_languages:
@@ -109,6 +115,8 @@ def smoke_config(output, *, target: str = "XNLI", intermediate: Sequence[str] = 
         tok = make_tokenizer(_texts(data), vocab_size=400)
         make_tiny_model(model_dir, tok, hidden_size=32, num_layers=2, num_heads=2, max_position=128,
                         seed=seed)
+    if is_main_process():
+        (model_dir / READY_FILE).touch()
     cfg = TrainConfig(
         model=str(model_dir), model_name="xdist-smoke-tiny", target=t.name, intermediate=inter,
         data_dir=str(data), output=str(out), seed=seed, layout="jsonl", precision="fp32",
@@ -149,3 +157,14 @@ def run_smoke(output, *, target: str = "XNLI", intermediate: Sequence[str] = ("M
         return run(cfg, progress=progress)
     finally:
         torch.set_num_threads(threads)
+
+
+def _wait_for(path: Path, timeout: float = 900.0) -> None:
+    """Wait until ``path`` exists (rank 0 writing the smoke model), or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.is_file():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"waited {timeout:.0f} s for rank 0 to write the smoke model ({path} is missing)")
+        time.sleep(0.2)
