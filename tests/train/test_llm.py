@@ -286,6 +286,42 @@ def test_run_writes_rows_and_resume_does_not_duplicate(env, tmp_path):
     assert "XCOPA" in corr and "llm-1shot" in corr
 
 
+def test_data_dir_is_part_of_the_run_identity(env, tmp_path, monkeypatch):
+    """The same model on another data directory is another run, not one to skip (or overwrite)."""
+    import shutil
+    from dataclasses import replace
+
+    other = tmp_path / "other-data"
+    shutil.copytree(env["data"], other)
+    store = str(tmp_path / "shared-store")
+    a = _cfg(env, tmp_path / "a", languages=("sw",), limit=2, store=store)
+    b = replace(a, data_dir=str(other), output=str(tmp_path / "b"))
+    assert a.identity("XCOPA")["data_dir"] == str(Path(env["data"]).resolve())
+    assert a.identity("XCOPA") != b.identity("XCOPA")
+    lora = replace(a, intermediate="COPA", lora=True)
+    assert lora.lora_identity() != replace(lora, data_dir=str(other)).lora_identity()
+    # paths are resolved: a relative path or a symbolic link to the same directory is the same run
+    (tmp_path / "link").symlink_to(env["data"])
+    monkeypatch.chdir(tmp_path)
+    assert replace(a, data_dir="link").identity("XCOPA") == a.identity("XCOPA")
+    assert replace(lora, data_dir="link").lora_identity() == lora.lora_identity()
+    # one store: the second evaluation is scored as a run of its own, not skipped as done
+    s1 = llm.run(a)
+    s2 = llm.run(b)
+    assert set(s2.scores["XCOPA"]) == {"sw"} and s2.resumed["XCOPA"] == []
+    assert s2.run_ids["XCOPA"] != s1.run_ids["XCOPA"]
+    from xdist.store import ResultsStore, StoreConflictError
+
+    assert sorted(ResultsStore(store).runs()["run_id"]) == sorted([s1.run_ids["XCOPA"], s2.run_ids["XCOPA"]])
+    # with the same results key (model name, setting, task, seed) the store will not mix them silently
+    with pytest.raises(StoreConflictError, match="is recorded more than once"):
+        read_store(store)
+    # the same output directory on other data is refused (its config.json holds the first data_dir)
+    with pytest.raises(ValueError, match=r"another configuration \(differs in \['data_dir'\]\)"):
+        llm.run(replace(a, data_dir=str(other)))
+    assert llm.run(replace(a, data_dir="link")).resumed["XCOPA"] == ["sw"]  # the same directory: resumed
+
+
 @pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")
 def test_lora_changes_the_adapter_and_scores_are_recorded(env, tmp_path):
     from dataclasses import replace
@@ -351,16 +387,38 @@ def test_cli_smoke_end_to_end(tmp_path, capsys):
     (["--model", "{model}", "--task", "XNLI", "--data-dir", "d", "--output", "o", "--lora"], "--intermediate"),
     (["--task", "XNLI", "--data-dir", "d", "--output", "o"], "--model is required"),
     (["--smoke"], "--smoke needs --output"),
+    (["--smoke", "--output", "o", "--store", "s"], "--smoke fixes its own store (OUTPUT/store), model name and "
+                                                   "layout (jsonl): drop --store"),
+    (["--smoke", "--output", "o", "--model-name", "m", "--layout", "jsonl"], "drop --model-name, --layout"),
+    (["--smoke", "--output", "o", "--task", "XCOPA", "--prompt", "nope"], "nope"),
+    (["--smoke", "--output", "o", "--task", "XCOPA", "--limit", "0"], "limit=0 is not valid"),
 ])  # fmt: skip
-def test_cli_bad_input_is_one_line(env, tmp_path, capsys, argv, message):
+def test_cli_bad_input_is_one_line(env, tmp_path, capsys, monkeypatch, argv, message):
     from xdist.cli import main
 
+    monkeypatch.chdir(tmp_path)  # relative paths (-o o) land here, if anything is written
     (tmp_path / "empty").mkdir()
     subst = {"{nope}": str(tmp_path / "nope"), "{empty}": str(tmp_path / "empty"), "{model}": str(env["model_dir"])}
     argv = [subst.get(a, a) for a in argv]
     assert main(["lm-eval", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("xdist lm-eval: error:") and message in err and "\n" not in err
+
+
+def test_cli_smoke_honours_limit_and_prompt(tmp_path, capsys):
+    from xdist.cli import main
+
+    out = tmp_path / "smoke"
+    prompts = [p.name for p in get_task("XCOPA").prompts]
+    assert main(["lm-eval", "--smoke", "--output", str(out), "--task", "XCOPA", "--languages", "en,sw",
+                 "--limit", "3", "--prompt", prompts[-1]]) == 0
+    capsys.readouterr()
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["limit"] == 3 and cfg["prompt"] == prompts[-1]
+    runs = [json.loads(p.read_text()) for p in (out / "store" / "runs").glob("*.json")]
+    assert [(r["config"]["limit"], r["config"]["prompt"]) for r in runs] == [(3, prompts[-1])]
+    notes = set(read_store(out / "store")["note"])
+    assert notes == {f"prompt {prompts[-1]}; 3 examples; accuracy_norm by characters"}
 
 
 def test_missing_data_is_a_clear_error(env, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -402,9 +403,215 @@ def test_cluster_address_errors_and_local_cpus(monkeypatch):
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", fake_init)
-    with pytest.raises(ValueError, match=r"address='10.255.255.1:1': no Ray cluster could be reached.*ray start --head"):
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(ValueError, match=r"address='10.255.255.1:1': could not join a Ray cluster there "
+                                         r"\(Failed to connect\).*ray start --head.*RAY_AUTH_MODE=token"
+                                         r".*RAY_AUTH_TOKEN=.*ray get-auth-token"):
         S._init_ray("10.255.255.1:1", None)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with pytest.raises(ValueError, match=r"or it refused this client's token: check that the token"):
+        S._init_ray("10.255.255.1:1", None)
+
+    def refused(**kwargs):  # what Ray 2.60 raises when the cluster rejects the client's token
+        try:
+            raise RuntimeError("Failed to connect to GCS. Last connection error: ray.exceptions."
+                               "AuthenticationError: RPC error: InvalidAuthToken: token is missing or incorrect")
+        except RuntimeError as err:
+            raise ConnectionError("Failed to connect to Ray cluster at h:1") from err
+
+    monkeypatch.setattr(ray, "init", refused)
+    with pytest.raises(ValueError, match=r"the Ray cluster there refused this client: it uses token authentication"
+                                         r".*check that the token given here is the cluster's"):
+        S._init_ray("h:1", None)
+    monkeypatch.delenv("RAY_AUTH_MODE")
+    with pytest.raises(ValueError, match=r"refused this client.*set RAY_AUTH_MODE=token in the environment"):
+        S._init_ray("h:1", None)
+
+    class AuthenticationError(Exception):  # stands in for ray.exceptions.AuthenticationError
+        pass
+
+    def no_token(**kwargs):
+        raise AuthenticationError("Token authentication is enabled but no authentication token was found")
+
+    monkeypatch.setattr(ray, "init", no_token)
+    with pytest.raises(ValueError, match=r"address='h:1': Token authentication is enabled but no .*RAY_AUTH_TOKEN"):
+        S._init_ray("h:1", None)
+    monkeypatch.setattr(ray, "init", fake_init)
     with pytest.raises(ValueError, match="--num-cpus is for a local Ray"):
         S._init_ray("auto", 4)
     S._init_ray("auto", None)
     assert calls[-1]["address"] == "auto" and "num_cpus" not in calls[-1]
+
+
+# ---- the run's process: its own group, dies with its Ray worker -------------------------------
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaps counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _wait_until(predicate, limit: float = 30.0) -> bool:
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc (PR_SET_PDEATHSIG)")
+def test_run_process_is_its_own_group_and_dies_with_its_worker(tmp_path):
+    """No ``preexec_fn`` (unsafe in threaded Ray workers): a new session plus an exec wrapper."""
+    import signal
+    import subprocess
+    import sys
+
+    from xdist.train.sweep import execute_run
+
+    probe = ("import ctypes, os; v = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(v)); "
+             "print('own session', os.getsid(0) == os.getpid(), 'pdeathsig', v.value)")
+    res = execute_run([sys.executable, "-c", probe], str(tmp_path / "r"), 1, 1)
+    assert res["returncode"] == 0
+    assert f"own session True pdeathsig {int(signal.SIGTERM)}" in (tmp_path / "r" / LOG_FILE).read_text()
+
+    # the run starts a process of its own (as torchrun does); both pids go to a file
+    child = tmp_path / "child.py"
+    child.write_text("import os, subprocess, sys, time\n"
+                     "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+                     "open(sys.argv[1] + '.tmp', 'w').write(f'{os.getpid()} {g.pid}')\n"
+                     "os.replace(sys.argv[1] + '.tmp', sys.argv[1])\n"
+                     "time.sleep(300)\n")
+    worker = tmp_path / "worker.py"  # stands in for the Ray worker that runs execute_run
+    worker.write_text("import sys\nfrom xdist.train.sweep import execute_run\n"
+                      "execute_run([sys.executable, sys.argv[1], sys.argv[2]], sys.argv[3], 1, 1)\n")
+
+    def start(name):
+        pids = tmp_path / f"{name}.pids"
+        proc = subprocess.Popen([sys.executable, str(worker), str(child), str(pids), str(tmp_path / name)])
+        assert _wait_until(pids.exists), f"the run of {name} did not start"
+        return proc, [int(x) for x in pids.read_text().split()]
+
+    started = []
+    try:
+        # the task is interrupted (ray.cancel raises KeyboardInterrupt in it): the whole group goes
+        proc, pids = start("cancelled")
+        started += pids
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert _wait_until(lambda: not any(_alive(p) for p in pids)), "the run's group outlived its task"
+        # the worker is killed outright: the run gets SIGTERM from the kernel
+        proc, pids = start("killed")
+        started += pids
+        proc.kill()
+        proc.wait(timeout=60)
+        assert _wait_until(lambda: not _alive(pids[0])), "the run outlived its Ray worker"
+    finally:
+        for pid in started:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+# ---- a sweep on a running Ray cluster (--address) ---------------------------------------------
+
+
+@pytest.fixture
+def ray_head():
+    """A Ray head started by `ray start --head`, bound to loopback only, with token authentication.
+
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` keeps Ray from replacing 127.0.0.1 by the machine's
+    network address (for the head and its clients alike); the token is this fixture's own.
+    The head runs in its own session and is stopped with its whole process group (never
+    ``ray stop``, which would stop every Ray on the machine).
+    """
+    import secrets
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    pytest.importorskip("ray")
+    exe = Path(sys.executable).with_name("ray")
+    if not exe.is_file():
+        pytest.skip(f"no `ray` command beside {sys.executable}: cannot start a Ray head")
+    root = Path(tempfile.mkdtemp(prefix="xdray-", dir="/tmp"))  # short: Ray's socket paths are limited
+    token = root / "token"
+    token.write_text(secrets.token_hex(32))
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_TOKEN")}
+    env.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = root / "head.log"
+    with open(log, "wb") as fh:
+        head = subprocess.Popen(
+            [str(exe), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+             "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={root / 't'}"],
+            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+
+    def stop():
+        if head.poll() is None:
+            head.send_signal(signal.SIGTERM)  # `ray start --block` stops the processes it started
+            try:
+                head.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(head.pid, signal.SIGKILL)  # whatever of its group is left
+        except ProcessLookupError:
+            pass
+        head.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+    up = _wait_until(lambda: head.poll() is not None or "Ray runtime started" in log.read_text(), 90)
+    if not up or head.poll() is not None:
+        text = log.read_text()[-2000:]
+        stop()
+        pytest.skip(f"`ray start --head` could not start a Ray head here: {text}")
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        stop()
+
+
+def test_sweep_on_a_ray_cluster_by_address(tmp_path, shared, ray_head):
+    """`xdist sweep --address` on a separately started head; a rerun skips the finished run."""
+    import subprocess
+    import sys
+
+    from xdist.store import ResultsStore
+
+    address, env = ray_head
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps(sweep_dict(tmp_path, shared, max_retries=0)))
+    # without RAY_AUTH_MODE=token, Ray sends no token to an explicit address: refused, with what to do
+    bare = {k: v for k, v in env.items() if k != "RAY_AUTH_MODE"}
+    bare["RAY_gcs_server_port_wait_time_s"] = "2"  # Ray's connection retries: ~1 s each
+    proc = subprocess.run([sys.executable, "-m", "xdist", "sweep", str(path), "--address", address],
+                          capture_output=True, text=True, env=bare, timeout=300)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()[-1]
+    assert f"address='{address}': the Ray cluster there refused this client" in err, proc.stderr[-3000:]
+    assert "set RAY_AUTH_MODE=token" in err and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "xdist", "sweep", str(path), "--address", address,
+                           "--format", "json"], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = json.loads(proc.stdout)
+    name = "model__none__xnli__full__s1"
+    assert [(r["run"], r["status"], r["attempts"]) for r in table] == [(name, "done", 1)]
+    sweep = load_sweep(path)
+    rec = ResultsStore(sweep.store).records()
+    assert sorted(rec["language"].unique()) == ["de", "en"] and set(rec["model"]) == {"tiny"}
+    assert "==== xdist sweep: exit status 0" in Path(sweep.output_root, name, LOG_FILE).read_text()
+    # a rerun skips it without starting anything (nor joining the cluster)
+    again = run_sweep(sweep, address=address, stream=io.StringIO(), tty=False)
+    assert list(again["status"]) == ["skipped"] and list(again["attempts"]) == [0]
+    assert len(ResultsStore(sweep.store).records()) == len(rec)

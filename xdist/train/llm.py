@@ -229,21 +229,33 @@ class LMEvalConfig:
         return d
 
     def lora_identity(self) -> dict[str, Any]:
-        """What the LoRA adapter depends on (a different value retrains it)."""
+        """What the LoRA adapter depends on (a different value retrains it); ``data_dir`` resolved."""
         keys = ("model", "intermediate", "seed", "lora_r", "lora_alpha", "lora_dropout", "lora_learning_rate",
                 "lora_epochs", "lora_batch_size", "lora_max_examples", "max_length", "layout")
         d = {k: getattr(self, k) for k in keys}
         d["model"] = os.path.abspath(self.model)
+        d["data_dir"] = _resolved(self.data_dir)
         return d
 
     def identity(self, task: str) -> dict[str, Any]:
-        """What one task's scores depend on: part of its store run's identity."""
+        """What one task's scores depend on: part of its store run's identity.
+
+        The same model evaluated on another data directory (``data_dir``,
+        resolved: a symbolic link or a relative path names the directory it
+        points to) is another run.
+        """
         d = {k: getattr(self, k) for k in ("shots", "seed", "limit", "layout", "prompt", "max_length")}
         d.update(program="xdist lm-eval", model=os.path.abspath(self.model), task=task,
-                 prompt=self.prompt or _task(task).prompt().name, precision=self.precision)
+                 data_dir=_resolved(self.data_dir), prompt=self.prompt or _task(task).prompt().name,
+                 precision=self.precision)
         if self.lora:
             d["lora"] = self.lora_identity()
         return d
+
+
+def _resolved(path) -> str:
+    """``path`` absolute, ``~`` expanded and symbolic links resolved ("" stays "")."""
+    return str(Path(os.path.expanduser(str(path))).resolve()) if path else ""
 
 
 def _task(name):
@@ -913,6 +925,8 @@ def _write_config(out: Path, cfg: LMEvalConfig, *, write: bool = True) -> None:
                 "lora_r", "lora_alpha", "lora_dropout", "lora_learning_rate", "lora_epochs", "lora_batch_size",
                 "lora_max_examples", "store")
         diff = [k for k in same if old.get(k) != new.get(k)]
+        if "data_dir" in old and _resolved(old["data_dir"]) != _resolved(new["data_dir"]):
+            diff.append("data_dir")
         if diff:
             raise ValueError(f"output={str(out)!r} holds a run with another configuration (differs in {diff}): "
                              "use another --output, or the same options to resume")
@@ -928,14 +942,18 @@ def _write_config(out: Path, cfg: LMEvalConfig, *, write: bool = True) -> None:
 
 def run_smoke(output, *, tasks: Iterable[str] = ("XNLI", "XCOPA"), shots: int = 0,
               intermediate: str | None = None, seed: int = 1, languages: Sequence[str] | None = None,
-              n_eval: int = 16, n_train: int = 48, batch_size: int = 16,
+              n_eval: int = 16, n_train: int = 48, batch_size: int = 16, limit: int | None = None,
+              prompt: str | None = None, max_length: int | None = None, precision: str = "auto",
               progress: Callable[[str], None] | None = None) -> LMEvalSummary:
     """``xdist lm-eval --smoke``: a tiny random-init causal LM and toy data, on CPU in seconds.
 
     Writes toy data for ``tasks`` (and the intermediate task) in the
     ``jsonl`` layout under ``OUTPUT/data``, trains a tokenizer on it, saves
     a 2-layer Llama-style model under ``OUTPUT/model`` and runs :func:`run`
-    (with LoRA when ``intermediate`` is given).
+    (with LoRA when ``intermediate`` is given).  ``limit``, ``prompt``,
+    ``max_length`` and ``precision`` are passed to the run as
+    :class:`LMEvalConfig` takes them; the store (``OUTPUT/store``), model
+    name (``tiny-random-llama``) and layout (``jsonl``) are fixed.
     """
     from xdist.train.toy import make_tiny_causal_lm, make_tokenizer
     from xdist.train.toydata import toy_texts, write_toy_data
@@ -945,6 +963,12 @@ def run_smoke(output, *, tasks: Iterable[str] = ("XNLI", "XCOPA"), shots: int = 
     data_names = list(dict.fromkeys(names + ([_task(intermediate).name] if intermediate else [])))
     data_names += [_source_task(_task(n)).name for n in data_names if _source_task(_task(n)).name not in data_names]
     data, model_dir = out / "data", out / "model"
+    cfg = LMEvalConfig(model=str(model_dir), tasks=tuple(names), data_dir=str(data), output=str(out),
+                       shots=shots, languages=tuple(languages) if languages else None,
+                       intermediate=intermediate, lora=bool(intermediate), seed=seed, batch_size=batch_size,
+                       model_name="tiny-random-llama", lora_epochs=2.0, lora_learning_rate=5e-3,
+                       lora_batch_size=8, limit=limit, prompt=prompt, max_length=max_length, precision=precision)
+    cfg.validate()  # bad values (a prompt, a limit) are refused before anything is built
     if not (data / "DONE").is_file():
         write_toy_data(data, data_names, languages=languages, n_train=n_train, n_eval=n_eval, seed=seed)
         (data / "DONE").write_text("toy data\n", encoding="utf-8")
@@ -956,9 +980,4 @@ def run_smoke(output, *, tasks: Iterable[str] = ("XNLI", "XCOPA"), shots: int = 
                 texts += [w for _, ws in p.words for _, w in ws]
         tok = make_tokenizer(texts, vocab_size=400)
         make_tiny_causal_lm(model_dir, tok, seed=seed)
-    cfg = LMEvalConfig(model=str(model_dir), tasks=tuple(names), data_dir=str(data), output=str(out),
-                       shots=shots, languages=tuple(languages) if languages else None,
-                       intermediate=intermediate, lora=bool(intermediate), seed=seed, batch_size=batch_size,
-                       model_name="tiny-random-llama", lora_epochs=2.0, lora_learning_rate=5e-3,
-                       lora_batch_size=8)
     return run(cfg, progress=progress)

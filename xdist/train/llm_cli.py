@@ -52,7 +52,8 @@ def add_parser(sub):
     t.add_argument("--max-length", type=int, default=None, metavar="N",
                    help="token window (default: the model's)")
     t.add_argument("--smoke", action="store_true",
-                   help="tiny random-init causal LM and toy data; seconds on CPU (default tasks XNLI,XCOPA)")
+                   help="tiny random-init causal LM and toy data; seconds on CPU (default tasks XNLI,XCOPA); "
+                        "takes --limit, --prompt, --max-length, --precision, not --store, --model-name, --layout")
     t.set_defaults(func=run)
     return t
 
@@ -72,6 +73,11 @@ def run(args) -> int:
             raise ValueError("--smoke builds its own model and data: drop --model and --data-dir")
         if args.lora and not args.intermediate:
             raise ValueError("--lora needs --intermediate TASK (the English task to fine-tune on)")
+        fixed = {"--store": args.store, "--model-name": args.model_name, "--layout": args.layout}
+        given = [flag for flag, value in fixed.items() if value is not None]
+        if given:
+            raise ValueError(f"--smoke fixes its own store (OUTPUT/store), model name and layout (jsonl): "
+                             f"drop {', '.join(given)}")
     else:
         for flag, value in (("--model", args.model), ("--task", args.task), ("--data-dir", args.data_dir),
                             ("--output", args.output)):
@@ -94,7 +100,8 @@ def run(args) -> int:
     if args.smoke:
         summary = run_smoke(args.output, tasks=_list(args.task) or ("XNLI", "XCOPA"), shots=args.shots,
                             intermediate=args.intermediate, seed=args.seed, languages=_list(args.languages),
-                            batch_size=args.batch_size, progress=progress)
+                            batch_size=args.batch_size, limit=args.limit, prompt=args.prompt,
+                            max_length=args.max_length, precision=args.precision, progress=progress)
     else:
         cfg = LMEvalConfig(
             model=args.model, tasks=_list(args.task) or (), data_dir=args.data_dir, output=args.output,

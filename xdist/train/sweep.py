@@ -539,21 +539,53 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    try:
-        import ctypes
-        import signal
+#: Run by a fresh interpreter between the Ray worker and the run's command (Linux): it asks the
+#: kernel to send SIGTERM when its parent (the worker) dies (PR_SET_PDEATHSIG, kept across exec),
+#: gives up if the worker is already gone, then execs the command in its own place.  Done here
+#: rather than in ``preexec_fn``, which is unsafe in a threaded parent such as a Ray worker.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(128 + signal.SIGTERM)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+
+def _child_command(argv: list[str]) -> list[str]:
+    """``argv``, wrapped on Linux so that the run dies with the Ray worker that started it."""
+    if not sys.platform.startswith("linux"):
+        return list(argv)
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
+def _kill_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the run's process group (the run and, e.g., torchrun's workers), SIGKILL after ``grace`` s."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def execute_run(argv: list[str], run_dir: str, attempt: int, attempts: int) -> dict:
     """Run one attempt of a run in a subprocess, output appended to ``RUN_DIR/train.log``.
 
     This is the body of the Ray task; a crash or OOM of the training process
-    ends this attempt only.
+    ends this attempt only.  The command runs in its own session, so the run
+    and the processes it starts (``torchrun``'s workers) form one process
+    group, which is killed when the task is interrupted; on Linux the run is
+    also sent SIGTERM when the Ray worker dies (:data:`_DIE_WITH_PARENT`).
 
     Returns
     -------
@@ -574,9 +606,14 @@ def execute_run(argv: list[str], run_dir: str, attempt: int, attempts: int) -> d
                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(start))}: {' '.join(argv)}\n").encode())
         fh.flush()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        kwargs = {"preexec_fn": _die_with_parent} if sys.platform.startswith("linux") else {}
-        proc = subprocess.run(argv, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                              cwd=str(rd), check=False, **kwargs)
+        # its own session: the run and every process it starts form one group, killed together
+        proc = subprocess.Popen(_child_command(argv), stdout=fh, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, cwd=str(rd), start_new_session=True)
+        try:
+            proc.wait()
+        except BaseException:  # a cancelled task (KeyboardInterrupt) or a failing worker: no orphans
+            _kill_group(proc)
+            raise
         fh.write(f"==== xdist sweep: exit status {proc.returncode}\n".encode())
     seconds = time.time() - start
     _write_json(rd / ATTEMPT_FILE, {"attempt": attempt, "state": "ended", "returncode": proc.returncode,
@@ -670,6 +707,30 @@ class Progress:
 # ---- running ----------------------------------------------------------------------------------
 
 
+#: How a client is given a Ray cluster's authentication token (Ray token authentication, docs/sweeps.md).
+_TOKEN_HELP = ("Give xdist sweep the cluster's token: RAY_AUTH_TOKEN=<token> (`ray get-auth-token` on the head "
+               "prints it), or RAY_AUTH_TOKEN_PATH=<file>, or the file ~/.ray/auth_token")
+
+
+def _connect_error(address: str, err: BaseException) -> str:
+    """The message for a cluster that could not be joined: refused for its token, or not there."""
+    cause = f"{err} {err.__cause__ or ''}"
+    token_set = os.environ.get("RAY_AUTH_MODE", "").strip().lower() == "token"
+    if "InvalidAuthToken" in cause or "AuthenticationError" in cause:
+        fix = ("check that the token given here is the cluster's (RAY_AUTH_MODE=token is set). " if token_set else
+               "set RAY_AUTH_MODE=token in the environment of xdist sweep (with an explicit address or "
+               "RAY_ADDRESS, Ray sends a token only when told to). ")
+        return (f"address={address!r}: the Ray cluster there refused this client: it uses token "
+                f"authentication and the token is missing or wrong; {fix}{_TOKEN_HELP}")
+    auth = ("or it refused this client's token: check that the token given here is the cluster's. "
+            if token_set else
+            "or it refused this client: a cluster with token authentication (Ray's default when the head has "
+            "a token) needs RAY_AUTH_MODE=token in the environment of xdist sweep. ")
+    return (f"address={address!r}: could not join a Ray cluster there ({str(err).splitlines()[0]}). Either "
+            "none runs there: start one with `ray start --head` and pass its address (HOST:PORT, "
+            f"ray://HOST:PORT or 'auto'), or leave --address out for a local Ray; {auth}{_TOKEN_HELP}")
+
+
 def _init_ray(address: str | None, num_cpus: int | None):
     try:
         import ray
@@ -684,9 +745,11 @@ def _init_ray(address: str | None, num_cpus: int | None):
         try:
             ray.init(address=address, **kwargs)
         except ConnectionError as err:
-            raise ValueError(f"address={address!r}: no Ray cluster could be reached there ({err}); start one "
-                             "with `ray start --head` and pass its address (HOST:PORT, ray://HOST:PORT or "
-                             "'auto'), or leave --address out for a local Ray") from None
+            raise ValueError(_connect_error(address, err)) from None
+        except Exception as err:  # ray.exceptions.AuthenticationError: token mode on, no token here
+            if type(err).__name__ != "AuthenticationError":
+                raise
+            raise ValueError(f"address={address!r}: {str(err).splitlines()[0]}. {_TOKEN_HELP}") from None
     else:
         ray.init(num_cpus=num_cpus, **kwargs)
     return ray, True
@@ -701,8 +764,13 @@ def run_sweep(sweep: Sweep, *, address: str | None = None, num_cpus: int | None 
     ----------
     sweep : Sweep
     address : str, optional
-        A Ray cluster (``ray://host:10001`` or ``auto``); default a local Ray
-        (or the one already initialised in this process).
+        A Ray cluster (``HOST:PORT``, ``ray://HOST:10001`` or ``auto``);
+        default a local Ray (or the one already initialised in this process).
+        A cluster with token authentication needs ``RAY_AUTH_MODE=token`` and
+        its token (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or
+        ``~/.ray/auth_token``) in this process's environment; a refused or
+        unreachable cluster is a ``ValueError`` saying which and what to do
+        (docs/sweeps.md).
     num_cpus : int, optional
         CPUs of the local Ray (default ``sweep.num_cpus``, else all).
     max_retries : int, optional
@@ -886,7 +954,9 @@ def add_parser(sub):
     )
     s.add_argument("config", metavar="CONFIG", help="sweep file (.toml or .json)")
     s.add_argument("--dry-run", action="store_true", help="list the runs, their state and commands; run nothing")
-    s.add_argument("--address", metavar="ADDR", help="Ray cluster address (e.g. auto, ray://head:10001)")
+    s.add_argument("--address", metavar="ADDR",
+                   help="Ray cluster address (HOST:PORT, ray://HOST:10001 or auto); a cluster with token "
+                        "authentication also needs RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN)")
     s.add_argument("--num-cpus", type=int, metavar="N",
                    help="CPUs of the local Ray (default: sweep num_cpus, else all)")
     s.add_argument("--max-retries", type=int, metavar="N", help="attempts after a failure (default: the file's, 1)")
