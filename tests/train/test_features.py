@@ -536,3 +536,47 @@ def test_errors(tok):
         F.score_predictions("XNLI", _pairs(), [0], language="en")
     with pytest.raises(ValueError, match="pad token"):
         F.Collator(_SlowTokenizer())
+
+
+def test_flat_columns_refuses_nulls_and_predict_falls_back_to_rows(tok):
+    """Columns ``Collator.take`` cannot pad go through ``Collator(rows)``, which pads them or says why."""
+    from xdist.train.evaluate import predict
+    from xdist.train.model import TransferModel
+    from xdist.train.toy import make_tiny_model
+    from transformers import AutoModel
+
+    with pytest.raises(ValueError, match="'input_ids' has missing values"):
+        F.flat_columns(Dataset.from_dict({"input_ids": [[0, None, 2], [0, 2]]},
+                                         features=datasets.Features({"input_ids": datasets.Sequence(
+                                             datasets.Value("int32"))})), ["input_ids"])
+    feats = F.encode("XNLI", _pairs(), tok)
+    width = max(feats["length"])
+    fixed = feats.map(lambda r: {"input_ids": r["input_ids"] + [tok.pad_token_id] * (width - r["length"]),
+                                 "attention_mask": r["attention_mask"] + [0] * (width - r["length"])},
+                      features=datasets.Features({
+                          **feats.features,
+                          "input_ids": datasets.Sequence(datasets.Value("int32"), length=width),
+                          "attention_mask": datasets.Sequence(datasets.Value("int8"), length=width)}))
+    with pytest.raises(ValueError, match="expected one list of numbers per row"):
+        F.flat_columns(fixed, ["input_ids"])
+    import tempfile
+
+    path = make_tiny_model(tempfile.mkdtemp(), tok, hidden_size=16, num_layers=1, num_heads=2, max_position=64, seed=0)
+    model = TransferModel(AutoModel.from_pretrained(path), {"XNLI": "sentence_pair"}, {"XNLI": 3}, seed=0)
+    a = predict(model, "XNLI", feats, F.Collator(tok))["logits"]
+    b = predict(model, "XNLI", fixed, F.Collator(tok))["logits"]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_pair_tokenizing_takes_the_tokenizers_own_call_when_it_is_overridden(tok):
+    calls = []
+
+    class Custom(type(tok)):
+        def __call__(self, *args, **kwargs):
+            calls.append(kwargs.get("max_length"))
+            return super().__call__(*args, **kwargs)
+
+    custom = Custom(tokenizer_object=tok.backend_tokenizer, pad_token=tok.pad_token)
+    assert F._plain_call(tok) and not F._plain_call(custom)
+    got = F._tokenize_pairs(custom, [CORPUS[0]], [CORPUS[1]], 16)
+    assert calls == [16] and got == F._model_columns(tok([CORPUS[0]], [CORPUS[1]], truncation=True, max_length=16))

@@ -320,6 +320,16 @@ def test_data_dir_is_part_of_the_run_identity(env, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"another configuration \(differs in \['data_dir'\]\)"):
         llm.run(replace(a, data_dir=str(other)))
     assert llm.run(replace(a, data_dir="link")).resumed["XCOPA"] == ["sw"]  # the same directory: resumed
+    # a relative data_dir is checked as the directory it named where the run was made, not from here
+    rel = replace(a, data_dir="link", output=str(tmp_path / "rel"))
+    (tmp_path / "rel").mkdir()
+    llm._write_config(tmp_path / "rel", rel)
+    (tmp_path / "elsewhere" / "link").parent.mkdir()
+    (tmp_path / "elsewhere" / "link").symlink_to(other)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(ValueError, match=r"differs in \['data_dir'\]"):
+        llm._write_config(tmp_path / "rel", rel, write=False)  # "link" here is another directory
+    llm._write_config(tmp_path / "rel", replace(rel, data_dir=str(env["data"])), write=False)  # the same one
 
 
 @pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")

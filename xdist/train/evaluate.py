@@ -103,8 +103,13 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
     order = np.argsort(-lengths, kind="stable") if sort else np.arange(n)
     chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     columns = _arrow_columns(features)
-    nested = not hasattr(collator, "take") or any(_is_nested(c.type) for c in columns.values())
-    flat = None if nested else F.flat_columns(features, list(columns))
+    flat = None
+    if hasattr(collator, "take") and not any(_is_nested(c.type) for c in columns.values()):
+        try:
+            flat = F.flat_columns(features, list(columns))
+        except ValueError:  # not plain lists of numbers (fixed-size lists, nulls): Collator(rows) pads or says why
+            flat = None
+    nested = flat is None
     was_training = model.training
     model.eval()
     try:

@@ -62,6 +62,7 @@ True
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -330,30 +331,50 @@ def _tokenize_pairs(tokenizer, firsts: list[str], seconds: list[str], max_length
     """
     backend = getattr(tokenizer, "backend_tokenizer", None)
     fast = getattr(backend, "encode_batch_fast", None)
-    if fast is None or getattr(tokenizer, "truncation_side", "right") not in ("left", "right"):
+    if fast is None or not _plain_call(tokenizer):
         return _model_columns(tokenizer(firsts, seconds, truncation=True, max_length=max_length))
     names = getattr(tokenizer, "model_input_names", ("input_ids", "attention_mask"))
-    truncation, padding, special = backend.truncation, backend.padding, backend.encode_special_tokens
-    try:
-        backend.enable_truncation(max_length, stride=0, strategy="longest_first", direction=tokenizer.truncation_side)
-        if padding is not None:
-            backend.no_padding()
-        backend.encode_special_tokens = bool(getattr(tokenizer, "split_special_tokens", False))
-        encodings = fast(list(zip(firsts, seconds)), add_special_tokens=True)
-    finally:
-        if truncation is None:
-            backend.no_truncation()
-        else:
-            backend.enable_truncation(**{k: truncation[k] for k in ("max_length", "stride", "strategy", "direction")})
-        if padding is not None:
-            backend.enable_padding(**padding)
-        backend.encode_special_tokens = special
+    with _BACKEND_LOCK:  # set, encode, restore: one thread at a time
+        truncation, padding, special = backend.truncation, backend.padding, backend.encode_special_tokens
+        try:
+            backend.enable_truncation(max_length, stride=0, strategy="longest_first",
+                                      direction=tokenizer.truncation_side)
+            if padding is not None:
+                backend.no_padding()
+            backend.encode_special_tokens = bool(getattr(tokenizer, "split_special_tokens", False))
+            encodings = fast(list(zip(firsts, seconds)), add_special_tokens=True)
+        finally:
+            if truncation is None:
+                backend.no_truncation()
+            else:
+                backend.enable_truncation(**{k: truncation[k] for k in ("max_length", "stride", "strategy",
+                                                                        "direction")})
+            if padding is not None:
+                backend.enable_padding(**padding)
+            backend.encode_special_tokens = special
     out = {"input_ids": [e.ids for e in encodings]}
     if "token_type_ids" in names:
         out["token_type_ids"] = [e.type_ids for e in encodings]
     if "attention_mask" in names:
         out["attention_mask"] = [e.attention_mask for e in encodings]
     return out
+
+
+#: Held while :func:`_tokenize_pairs` changes a Rust tokenizer's settings and encodes.
+_BACKEND_LOCK = threading.Lock()
+
+
+def _plain_call(tokenizer) -> bool:
+    """Whether ``tokenizer(...)`` is transformers' own fast path (no subclass override, no input modes)."""
+    try:
+        from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+        from transformers.tokenization_utils_tokenizers import TokenizersBackend
+    except ImportError:  # another transformers layout: take the tokenizer's own call
+        return False
+    cls = type(tokenizer)
+    return (cls.__call__ is PreTrainedTokenizerBase.__call__ and cls._encode_plus is TokenizersBackend._encode_plus
+            and not hasattr(tokenizer, "_switch_to_input_mode")
+            and getattr(tokenizer, "truncation_side", "right") in ("left", "right"))
 
 
 def _ids(batch, idx) -> list:
@@ -778,6 +799,8 @@ def flat_columns(ds, names: Sequence[str]) -> dict[str, tuple[np.ndarray, np.nda
         if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)) or not (
                 pa.types.is_integer(col.type.value_type) or pa.types.is_floating(col.type.value_type)):
             raise ValueError(f"features column {name!r} has type {col.type}: expected one list of numbers per row")
+        if col.null_count or col.values.null_count:
+            raise ValueError(f"features column {name!r} has missing values (null): expected numbers in every row")
         offsets = col.offsets.to_numpy().astype(np.int64)
         out[name] = (col.values.to_numpy(zero_copy_only=False), offsets)
     return out

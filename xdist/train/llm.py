@@ -925,13 +925,16 @@ def _write_config(out: Path, cfg: LMEvalConfig, *, write: bool = True) -> None:
                 "lora_r", "lora_alpha", "lora_dropout", "lora_learning_rate", "lora_epochs", "lora_batch_size",
                 "lora_max_examples", "store")
         diff = [k for k in same if old.get(k) != new.get(k)]
-        if "data_dir" in old and _resolved(old["data_dir"]) != _resolved(new["data_dir"]):
+        # the directory as first resolved (config.json keeps data_dir as typed, relative to where it ran)
+        before = old.get("data_dir_resolved") or (_resolved(old["data_dir"]) if "data_dir" in old else None)
+        if before is not None and before != _resolved(new["data_dir"]):
             diff.append("data_dir")
         if diff:
             raise ValueError(f"output={str(out)!r} holds a run with another configuration (differs in {diff}): "
                              "use another --output, or the same options to resume")
     if not write:
         return
+    new["data_dir_resolved"] = _resolved(new["data_dir"])
     tmp = out / ".config.json.tmp"
     tmp.write_text(json.dumps(new, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)

@@ -215,8 +215,8 @@ class TransferModel(nn.Module):
         heads = {}
         for t, f in self.formats.items():
             with torch.random.fork_rng(devices=[], enabled=seed is not None):
-                if seed is not None:
-                    torch.manual_seed(head_seed(seed, t))
+                if seed is not None:  # the CPU generator only (torch.manual_seed would reseed CUDA too)
+                    torch.random.default_generator.manual_seed(head_seed(seed, t))
                 heads[_head_key(t)] = _make_head(f, hidden, n_labels.get(t), dropout)
         self.heads = nn.ModuleDict(heads)
         if pooling is None:

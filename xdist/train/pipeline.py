@@ -421,16 +421,18 @@ def _distributed_mode(trainer) -> dict:
     ``parameters``, and ``fsdp_units`` the modules sharded as a unit (the
     wrapped layers and the model itself).
     """
-    from torch.distributed.fsdp import FSDPModule
-    from torch.distributed.tensor import DTensor
-
     params = list(trainer.model.parameters())
-    sharded = sum(isinstance(p, DTensor) for p in params)
+    sharded = units = 0
+    if torch.distributed.is_available():  # builds without torch.distributed cannot shard
+        from torch.distributed.fsdp import FSDPModule
+        from torch.distributed.tensor import DTensor
+
+        sharded = sum(isinstance(p, DTensor) for p in params)
+        units = sum(isinstance(m, FSDPModule) for m in trainer.model.modules())
     processes = int(trainer.accelerator.num_processes)
     mode = "fsdp" if sharded else "ddp" if processes > 1 else "single"
     return {"mode": mode, "processes": processes, "device": trainer.args.device.type,
-            "sharded_parameters": sharded, "parameters": len(params),
-            "fsdp_units": sum(isinstance(m, FSDPModule) for m in trainer.model.modules())}
+            "sharded_parameters": sharded, "parameters": len(params), "fsdp_units": units}
 
 
 def _special_collators(train: Mapping[str, tuple[object, object]], tokenizer, cfg: TrainConfig) -> dict:

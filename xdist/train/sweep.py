@@ -562,8 +562,13 @@ def _child_command(argv: list[str]) -> list[str]:
     return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
 
 
-def _kill_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """SIGTERM the run's process group (the run and, e.g., torchrun's workers), SIGKILL after ``grace`` s."""
+def _kill_group(proc: subprocess.Popen, grace: float = 40.0) -> None:
+    """SIGTERM the run's process group, SIGKILL after ``grace`` s.
+
+    torchrun starts its workers in sessions of their own, so they are not in
+    the group: it passes SIGTERM on to them and waits up to 30 s for them
+    before it exits, hence a grace longer than that.
+    """
     import signal
 
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -582,10 +587,11 @@ def execute_run(argv: list[str], run_dir: str, attempt: int, attempts: int) -> d
     """Run one attempt of a run in a subprocess, output appended to ``RUN_DIR/train.log``.
 
     This is the body of the Ray task; a crash or OOM of the training process
-    ends this attempt only.  The command runs in its own session, so the run
-    and the processes it starts (``torchrun``'s workers) form one process
-    group, which is killed when the task is interrupted; on Linux the run is
-    also sent SIGTERM when the Ray worker dies (:data:`_DIE_WITH_PARENT`).
+    ends this attempt only.  The command runs in its own session, and its
+    process group is sent SIGTERM (SIGKILL 40 s later) when the task is
+    interrupted; ``torchrun`` passes the signal on to its workers (which it
+    starts in sessions of their own).  On Linux the run is also sent SIGTERM
+    when the Ray worker dies (:data:`_DIE_WITH_PARENT`).
 
     Returns
     -------
@@ -606,7 +612,7 @@ def execute_run(argv: list[str], run_dir: str, attempt: int, attempts: int) -> d
                   f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(start))}: {' '.join(argv)}\n").encode())
         fh.flush()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        # its own session: the run and every process it starts form one group, killed together
+        # its own session: its process group is signalled as one when the task is interrupted
         proc = subprocess.Popen(_child_command(argv), stdout=fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, cwd=str(rd), start_new_session=True)
         try:
@@ -712,6 +718,10 @@ _TOKEN_HELP = ("Give xdist sweep the cluster's token: RAY_AUTH_TOKEN=<token> (`r
                "prints it), or RAY_AUTH_TOKEN_PATH=<file>, or the file ~/.ray/auth_token")
 
 
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
 def _connect_error(address: str, err: BaseException) -> str:
     """The message for a cluster that could not be joined: refused for its token, or not there."""
     cause = f"{err} {err.__cause__ or ''}"
@@ -726,7 +736,7 @@ def _connect_error(address: str, err: BaseException) -> str:
             if token_set else
             "or it refused this client: a cluster with token authentication (Ray's default when the head has "
             "a token) needs RAY_AUTH_MODE=token in the environment of xdist sweep. ")
-    return (f"address={address!r}: could not join a Ray cluster there ({str(err).splitlines()[0]}). Either "
+    return (f"address={address!r}: could not join a Ray cluster there ({_first_line(err)}). Either "
             "none runs there: start one with `ray start --head` and pass its address (HOST:PORT, "
             f"ray://HOST:PORT or 'auto'), or leave --address out for a local Ray; {auth}{_TOKEN_HELP}")
 
@@ -749,7 +759,7 @@ def _init_ray(address: str | None, num_cpus: int | None):
         except Exception as err:  # ray.exceptions.AuthenticationError: token mode on, no token here
             if type(err).__name__ != "AuthenticationError":
                 raise
-            raise ValueError(f"address={address!r}: {str(err).splitlines()[0]}. {_TOKEN_HELP}") from None
+            raise ValueError(f"address={address!r}: {_first_line(err)}. {_TOKEN_HELP}") from None
     else:
         ray.init(num_cpus=num_cpus, **kwargs)
     return ray, True
