@@ -108,14 +108,13 @@ def predict(model, task: str, features, collator, *, batch_size: int = 128,
         try:
             flat = F.flat_columns(features, list(columns))
         except ValueError:  # not plain lists of numbers (fixed-size lists, nulls): Collator(rows) pads or says why
-            flat = None
-    nested = flat is None
+            pass
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode(), autocast(device, dtype):
             for idx in _batches(order, lengths, batch_size, False):
-                batch = collator(_rows(columns, idx)) if nested else collator.take(flat, idx)
+                batch = collator(_rows(columns, idx)) if flat is None else collator.take(flat, idx)
                 inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k in _MODEL_KEYS}
                 out = model(task=task, **inputs)
                 for key in ("logits", "start_logits", "end_logits"):
