@@ -174,3 +174,30 @@ def test_fsdp_on_cpu_shards_resumes_and_saves_a_full_model(tmp_path):
     best = json.loads((out / "phase2-target" / "DONE.json").read_text())["best_checkpoint"]
     in_best = load_file(str(Path(best) / "model.safetensors"))
     assert all(torch.equal(in_best[k], v) for k, v in weights.items())
+
+
+def test_accelerate_launcher_runs_fsdp_on_cpu(tmp_path):
+    """``distributed.launcher = "accelerate"``: the command ``xdist sweep`` starts trains with FSDP on 2 processes."""
+    from xdist.store import ResultsStore
+    from xdist.train.config import apply_overrides
+    from xdist.train.launch import train_command
+    from xdist.train.smoke import smoke_config
+
+    out = tmp_path / "run"
+    cfg = smoke_config(out, target="XNLI", intermediate=("MNLI",), languages=LANGUAGES, n_train=48, n_eval=12)
+    cfg = apply_overrides(cfg, ["distributed.launcher=accelerate", "distributed.nproc_per_node=2",
+                                "distributed.fsdp=full_shard auto_wrap", "intermediate_phase.num_train_epochs=1",
+                                "target_phase.num_train_epochs=1"])
+    config_file = tmp_path / "run.json"
+    config_file.write_text(json.dumps(cfg.to_dict()))
+    cmd = train_command(config_file, cfg.distributed)
+    assert cmd[1:3] == ["-m", "accelerate.commands.launch"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for phase in ("phase1-intermediate", "phase2-target"):
+        mode = json.loads((out / phase / "DONE.json").read_text())["distributed"]
+        assert mode["mode"] == "fsdp" and mode["processes"] == 2 and mode["sharded_parameters"] == mode["parameters"]
+    assert proc.stdout.count("XNLI accuracy by language") == 1  # rank 0 alone reports
+    records = ResultsStore(out / "store").records()
+    assert sorted(records["language"]) == sorted(LANGUAGES) and not records.duplicated(["language", "metric"]).any()
